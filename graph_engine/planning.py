@@ -1,0 +1,73 @@
+"""Planning: which nodes a run needs, and in which order.
+
+The plan keeps only the ancestors of the requested targets (workflow outputs and output
+nodes) and orders them topologically, breaking ties by node id so that the same workflow
+always runs in the same order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import networkx as nx
+
+from graph_engine.document import Link
+from graph_engine.issues import IssueCode, ValidationIssue, WorkflowValidationError
+from graph_engine.validation import CompiledWorkflow
+
+
+@dataclass(frozen=True)
+class Plan:
+    order: tuple[str, ...]  # nodes to consider, producers before consumers
+    outputs: dict[str, Link]  # the workflow outputs this run returns
+    targets: frozenset[str]  # nodes whose results are wanted for their own sake
+
+
+def _selected(compiled: CompiledWorkflow, requested: Sequence[str] | None) -> tuple[dict[str, Link], tuple[str, ...]]:
+    if requested is None:
+        return dict(compiled.outputs), compiled.output_nodes
+    outputs: dict[str, Link] = {}
+    output_nodes: list[str] = []
+    issues = []
+    for name in requested:
+        if name in compiled.outputs:
+            outputs[name] = compiled.outputs[name]
+        elif name in compiled.output_nodes:
+            output_nodes.append(name)
+        else:
+            known = sorted([*compiled.outputs, *compiled.output_nodes])
+            issues.append(
+                ValidationIssue(
+                    code=IssueCode.NO_OUTPUTS,
+                    message=f"{name!r} is neither a workflow output nor an output node; choose from {', '.join(known)}",
+                    location=f"outputs.{name}",
+                    got=name,
+                )
+            )
+    if issues:
+        raise WorkflowValidationError(issues)
+    return outputs, tuple(output_nodes)
+
+
+def plan_run(compiled: CompiledWorkflow, outputs: Sequence[str] | None = None) -> Plan:
+    """Plan a run producing `outputs` (workflow output names or output node ids; all by default)."""
+    selected, output_nodes = _selected(compiled, outputs)
+    targets = {link.node for link in selected.values()} | set(output_nodes)
+    graph = compiled.graph
+    if len(targets) == graph.number_of_nodes():
+        needed = graph
+    else:
+        # One traversal up from all targets at once: calling ancestors() per target would
+        # re-walk shared ancestry (quadratic when every node of a chain is a target).
+        keep = set(targets)
+        stack = list(targets)
+        predecessors = graph.pred
+        while stack:
+            for producer in predecessors[stack.pop()]:
+                if producer not in keep:
+                    keep.add(producer)
+                    stack.append(producer)
+        needed = graph.subgraph(keep)
+    order = tuple(nx.lexicographical_topological_sort(needed))
+    return Plan(order=order, outputs=selected, targets=frozenset(targets))
