@@ -2,6 +2,7 @@
 
 from .autoencoder_kl import AutoencoderKL, AutoencoderKLConfig
 from .distribution import DiagonalGaussianDistribution
+from .unet_2d import UNet2DConfig, UNet2DModel
 from .unet_2d_condition import UNet2DConditionConfig, UNet2DConditionModel
 from .vae_tiling import VAETiling
 
@@ -11,5 +12,7 @@ __all__ = [
     "DiagonalGaussianDistribution",
     "UNet2DConditionConfig",
     "UNet2DConditionModel",
+    "UNet2DConfig",
+    "UNet2DModel",
     "VAETiling",
 ]
