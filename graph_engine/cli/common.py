@@ -1,0 +1,58 @@
+"""Helpers shared by the subcommands: the registry, KEY=VALUE arguments, error printing."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TextIO
+
+from graph_engine.issues import WorkflowValidationError
+from graph_engine.registry import Registry
+
+EXIT_OK = 0
+EXIT_NODE_FAILED = 1
+EXIT_INVALID = 2
+EXIT_INTERRUPTED = 130
+
+
+def load_registry(args: argparse.Namespace) -> Registry:
+    """Installed entry-point packs plus the --pack ones; load problems become warnings."""
+    registry = Registry.discover()
+    for reference in args.pack:
+        registry.load_reference(reference)
+    for problem in registry.problems:
+        print(f"warning: node pack {problem.pack}: {problem.message}", file=sys.stderr)
+    return registry
+
+
+def parse_assignment(text: str) -> tuple[str, str]:
+    """"NAME=VALUE" -> (NAME, VALUE); used as an argparse type, so errors exit with code 2."""
+    name, equals, value = text.partition("=")
+    if not equals or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name.strip(), value
+
+
+def split_values(text: str) -> list[str]:
+    """Split a --sweep value list on commas; "\\," is a literal comma."""
+    values, current, escaped = [], [], False
+    for char in text:
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == ",":
+            values.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    values.append("".join(current))
+    return values
+
+
+def print_issues(error: WorkflowValidationError, stream: TextIO = sys.stderr) -> None:
+    count = len(error.issues)
+    print(f"invalid workflow: {count} problem{'s' if count != 1 else ''}", file=stream)
+    for issue in error.issues:
+        print(f"  {issue}", file=stream)
