@@ -20,27 +20,40 @@ def _write_temporary(folder: Path, data: bytes) -> Path:
     return temporary
 
 
-def write_new_file(folder: Path, name: str, data: bytes) -> Path:
-    """Write `data` to `folder/name`, or `name-1`, `name-2`, ... if taken; return the path.
+def link_new(source: Path, folder: Path, name: str) -> Path:
+    """Hard-link a complete file `source` as `folder/name`, or `name-1`, `name-2`, ... if taken.
 
-    The bytes go to a temporary file first and are then hard-linked to the
-    final name: linking is atomic and fails when the name exists, so readers
-    never see a partial file and an existing file is never replaced.
+    Linking is atomic and fails when the name exists, so readers never see a
+    partial file and an existing file is never replaced. `source` stays; the
+    caller removes it.
     """
     folder.mkdir(parents=True, exist_ok=True)
     stem, suffix = os.path.splitext(name)
+    for attempt in range(MAX_NAME_ATTEMPTS):
+        candidate = folder / (name if attempt == 0 else f"{stem}-{attempt}{suffix}")
+        try:
+            os.link(source, candidate)
+        except FileExistsError:
+            continue
+        return candidate
+    raise FileExistsError(f"no free name for {name!r} in {folder} after {MAX_NAME_ATTEMPTS} attempts")
+
+
+def write_new_file(folder: Path, name: str, data: bytes) -> Path:
+    """Write `data` atomically to `folder/name` (or a free variant of it, see link_new); return the path."""
+    folder.mkdir(parents=True, exist_ok=True)
     temporary = _write_temporary(folder, data)
     try:
-        for attempt in range(MAX_NAME_ATTEMPTS):
-            candidate = folder / (name if attempt == 0 else f"{stem}-{attempt}{suffix}")
-            try:
-                os.link(temporary, candidate)
-            except FileExistsError:
-                continue
-            return candidate
-        raise FileExistsError(f"no free name for {name!r} in {folder} after {MAX_NAME_ATTEMPTS} attempts")
+        return link_new(temporary, folder, name)
     finally:
         temporary.unlink()
+
+
+def move_new(source: Path, folder: Path, name: str) -> Path:
+    """Move a complete file into `folder` under a free name (same file system); return the new path."""
+    target = link_new(source, folder, name)
+    source.unlink()
+    return target
 
 
 def replace_file(path: Path, data: bytes) -> None:

@@ -43,8 +43,10 @@ class Run(BaseModel):
     finished_at: float | None
     error: str | None
     outputs: dict[str, Any] = Field(
-        description="Workflow outputs by name; images are lists of {'path': ...} files under /files/outputs."
+        description="Workflow outputs by name: {'kind': 'value', 'value': ...}, {'kind': 'images', 'files': [...]} "
+        "or {'kind': 'summary', 'summary': ...}; files are paths under /files/outputs/."
     )
+    files: list[str] = Field(description="Every file the run wrote, as paths under /files/outputs/.")
 
 
 class SubmitRequest(BaseModel):
@@ -74,9 +76,12 @@ class SubmitResponse(BaseModel):
 
 
 class ValidationErrorResponse(BaseModel):
-    """422 body when a workflow does not validate: the engine's per-node errors, unchanged."""
+    """422 body. A workflow that does not validate: `errors` holds the engine's issues, unchanged
+    (code, message, node_id, input, location, expected, got, suggestion). A malformed request:
+    `detail` holds FastAPI's list of problems and `errors` is absent."""
 
-    errors: list[dict[str, Any]]
+    detail: str | list[dict[str, Any]]
+    errors: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class QueueState(BaseModel):
@@ -146,25 +151,27 @@ class DeviceInfo(BaseModel):
 
 class SystemInfo(BaseModel):
     version: str
+    protocol: int = Field(description="Websocket protocol version (see server/PROTOCOL.md).")
     python: str
-    torch: str
+    torch: str | None = Field(description="torch version, once a node has imported it.")
     devices: list[DeviceInfo]
     ram_total: int | None
     ram_available: int | None
     process_rss: int | None
-    cache: dict[str, Any]
+    cache: dict[str, Any] = Field(description="Result-cache statistics per device setting.")
 
 
 class FreeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    clear_cache: bool = Field(default=True, description="Drop every cached node result.")
-    unload_models: bool = Field(default=True, description="Drop loaded models so their memory is freed.")
+    clear_cache: bool = Field(default=True, description="Drop every cached node result, loaded models included.")
 
 
 class FreeResponse(BaseModel):
     cache_before: dict[str, Any]
     cache_after: dict[str, Any]
+    rss_before: int | None
+    rss_after: int | None
 
 
 class Message(BaseModel):

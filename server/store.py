@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS runs (
     started_at REAL,
     finished_at REAL,
     error TEXT,
-    outputs TEXT NOT NULL DEFAULT '{}'
+    outputs TEXT NOT NULL DEFAULT '{}',
+    files TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS runs_queue ON runs (status, priority DESC, position);
 CREATE TABLE IF NOT EXISTS events (
@@ -59,7 +60,7 @@ CREATE TABLE IF NOT EXISTS saved_workflows (
 
 _RUN_COLUMNS = (
     "id, number, status, priority, client_id, workflow_name, workflow, params, device, "
-    "submitted_at, started_at, finished_at, error, outputs"
+    "submitted_at, started_at, finished_at, error, outputs, files"
 )
 _QUEUE_ORDER = "ORDER BY priority DESC, position ASC"
 
@@ -70,7 +71,7 @@ def _run_from_row(row: sqlite3.Row) -> Run:
         client_id=row["client_id"], workflow_name=row["workflow_name"],
         workflow=json.loads(row["workflow"]), params=json.loads(row["params"]), device=row["device"],
         submitted_at=row["submitted_at"], started_at=row["started_at"], finished_at=row["finished_at"],
-        error=row["error"], outputs=json.loads(row["outputs"]),
+        error=row["error"], outputs=json.loads(row["outputs"]), files=json.loads(row["files"]),
     )
 
 
@@ -156,6 +157,14 @@ class Store:
             ).fetchall()
         return [_run_from_row(row) for row in rows]
 
+    def queue_summary(self) -> tuple[list[str], int]:
+        """Ids of the running runs and the number of queued ones (cheap: no documents are read)."""
+        with self._transaction() as db:
+            running = [row["id"] for row in db.execute(
+                "SELECT id FROM runs WHERE status=? ORDER BY started_at", (RunStatus.RUNNING,))]
+            queued = db.execute("SELECT COUNT(*) FROM runs WHERE status=?", (RunStatus.QUEUED,)).fetchone()[0]
+        return running, queued
+
     def claim_next(self, device: str) -> Run | None:
         """Mark the first queued run as running on `device` and return it (None if empty or paused)."""
         with self._transaction() as db:
@@ -209,12 +218,12 @@ class Store:
 
     def finish_run(
         self, run_id: str, status: RunStatus, *, error: str | None = None,
-        outputs: dict[str, Any] | None = None, only_if: RunStatus | None = None,
+        outputs: dict[str, Any] | None = None, files: list[str] | None = None, only_if: RunStatus | None = None,
     ) -> bool:
         """Record how a run ended. With `only_if`, only when it is still in that status."""
         assert status.is_final, status
-        query = "UPDATE runs SET status=?, finished_at=?, error=?, outputs=? WHERE id=?"
-        args: tuple[Any, ...] = (status, time.time(), error, json.dumps(outputs or {}), run_id)
+        query = "UPDATE runs SET status=?, finished_at=?, error=?, outputs=?, files=? WHERE id=?"
+        args: tuple[Any, ...] = (status, time.time(), error, json.dumps(outputs or {}), json.dumps(files or []), run_id)
         if only_if is not None:
             query += " AND status=?"
             args += (only_if,)

@@ -1,0 +1,77 @@
+"""`graph-engine serve`: the arguments and the runner the engine's CLI plugs in.
+
+Also runnable on its own: `python -m server [--pack module:ATTR] [--host ...]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+from pathlib import Path
+
+from graph_engine.registry import Registry
+
+from server.settings import Settings, is_loopback
+
+DEFAULT_DATA_DIR = Path("server-data")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1; any other needs an access token)")
+    parser.add_argument("--port", type=int, default=8188, help="port (default 8188)")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
+                        help=f"queue, history, uploads, outputs and saved workflows (default ./{DEFAULT_DATA_DIR})")
+    parser.add_argument("--token", default=None,
+                        help="access token clients must send; generated and printed when listening beyond loopback")
+    parser.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                        help="a browser origin besides the server's own that may use it (repeatable)")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="a Host header name to accept besides localhost names, e.g. behind a proxy (repeatable)")
+    parser.add_argument("--device", action="append", default=[], metavar="DEVICE",
+                        help="a device to run on, one worker each: auto, cpu, cuda, cuda:1 ... (default auto)")
+    parser.add_argument("--max-upload-mb", type=float, default=32.0, help="largest accepted upload (default 32)")
+
+
+def settings_from(args: argparse.Namespace, registry: Registry) -> Settings:
+    token = args.token
+    if token is None and not is_loopback(args.host):
+        token = secrets.token_urlsafe(32)
+        print(f"access token (send as 'Authorization: Bearer <token>' or '?token=<token>'): {token}", flush=True)
+    return Settings(
+        data_dir=args.data_dir, host=args.host, port=args.port, token=token,
+        allowed_origins=tuple(args.allow_origin), allowed_hosts=tuple(args.allow_host),
+        devices=tuple(args.device) or ("auto",), max_upload_bytes=int(args.max_upload_mb * 2**20), registry=registry,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until interrupted. `args.pack` (from the engine CLI's --pack) adds node packs."""
+    import uvicorn
+    from pydantic import ValidationError
+
+    from server.app import create_app
+
+    registry = Registry.discover()
+    for reference in getattr(args, "pack", None) or []:
+        registry.load_reference(reference)
+    for problem in registry.problems:
+        print(f"warning: node pack {problem.pack}: {problem.message}", file=sys.stderr)
+    try:
+        settings = settings_from(args, registry)
+    except ValidationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"serving {settings.data_dir.resolve()} on http://{settings.host}:{settings.port}", flush=True)
+    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
+                            ws="websockets", log_level="warning")
+    uvicorn.Server(config).run()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m server", description="Serve graph-engine workflows.")
+    parser.add_argument("--pack", action="append", default=[], metavar="MODULE:ATTR", help="load a node pack")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

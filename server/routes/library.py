@@ -1,0 +1,50 @@
+"""The saved-workflow library."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Response
+from graph_engine.issues import WorkflowValidationError
+
+from server.control import ControlError
+from server.schemas import WORKFLOW_NAME_PATTERN, Message, SavedWorkflowInfo, ValidationErrorResponse
+from server.state import ServerState, get_state
+
+router = APIRouter(tags=["workflows"])
+State = Annotated[ServerState, Depends(get_state)]
+Name = Annotated[str, Path(pattern=WORKFLOW_NAME_PATTERN, description="Letters, digits, '_' and '-'.")]
+
+
+@router.get("/workflows")
+def list_workflows(state: State) -> list[SavedWorkflowInfo]:
+    return state.library.list()
+
+
+@router.get("/workflows/{name}", responses={404: {"model": Message}, 422: {"model": ValidationErrorResponse}})
+def get_workflow(name: Name, state: State) -> dict[str, Any]:
+    """The saved workflow document, in canonical form."""
+    try:
+        return state.library.get(name).to_dict()
+    except FileNotFoundError:
+        raise HTTPException(404, f"no saved workflow named {name!r}") from None
+    except WorkflowValidationError as error:
+        raise HTTPException(422, f"saved workflow {name!r} is not readable: {error}") from None
+
+
+@router.put("/workflows/{name}", responses={422: {"model": ValidationErrorResponse}})
+def put_workflow(
+    name: Name, state: State, document: Annotated[dict[str, Any], Body(description="A workflow document.")],
+) -> SavedWorkflowInfo:
+    """Save or replace a workflow. The document format is checked; node types are not (it may be a draft)."""
+    try:
+        return state.library.put(name, document)
+    except WorkflowValidationError as error:
+        raise ControlError(422, "not a workflow document", error.to_json()) from None
+
+
+@router.delete("/workflows/{name}", status_code=204, responses={404: {"model": Message}})
+def delete_workflow(name: Name, state: State) -> Response:
+    if not state.library.delete(name):
+        raise HTTPException(404, f"no saved workflow named {name!r}")
+    return Response(status_code=204)
