@@ -189,6 +189,7 @@ class Scheduler:
                 failure = f"could not save the outputs: {error}"
         public_files = files.publish([str(path) for path in result.files]) if result is not None else []
         public_files += files.finish()
+        public_files += [path for value in outputs.values() for path in value.get("files", [])]
         if failure is not None or result is None or recorder.final is None:
             status, error = RunStatus.FAILED, failure or "the run ended without a final event"
             final = server_final_event(run.id, recorder.next_seq, status, error)
