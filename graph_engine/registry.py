@@ -107,16 +107,18 @@ class Registry:
 
     def add_packs(self, packs: Iterable[NodePack]) -> None:
         """Register packs: all their types first, so packs may use each other's types."""
-        accepted = [pack for pack in packs if self._add_types(pack)]
+        accepted: list[NodePack] = []
+        for pack in packs:
+            if any(loaded.name == pack.name for loaded in [*self.packs, *accepted]):
+                self.problems.append(PackProblem(pack.name, "a pack with this name is already loaded"))
+            elif self._add_types(pack):
+                accepted.append(pack)
         for pack in accepted:
             for spec in pack.nodes:
                 self._add_node(pack, spec)
             self.packs.append(pack)
 
     def _add_types(self, pack: NodePack) -> bool:
-        if any(loaded.name == pack.name for loaded in self.packs):
-            self.problems.append(PackProblem(pack.name, "a pack with this name is already loaded"))
-            return False
         problems = []
         for socket_type in pack.types:
             if not pack.builtin and not socket_type.name.startswith(pack.name + "."):

@@ -15,8 +15,8 @@ from typing import Any
 _CONTAINERS = (list, tuple, set, frozenset)
 
 
-def _leaves(value: Any) -> Iterator[Any]:
-    """Every non-container object inside `value`, each once; nn.Modules open into tensors."""
+def _walk(value: Any) -> Iterator[tuple[Any, bool]]:
+    """Every object inside `value` once, as (object, is_container); nn.Modules open into tensors."""
     torch = sys.modules.get("torch")
     module_type = torch.nn.Module if torch is not None else None
     seen: set[int] = set()
@@ -27,16 +27,18 @@ def _leaves(value: Any) -> Iterator[Any]:
             continue
         seen.add(id(item))
         if hasattr(type(item), "__graph_nbytes__"):
-            yield item
+            yield item, False
         elif isinstance(item, dict):
+            yield item, True
             stack.extend(item.values())
         elif isinstance(item, _CONTAINERS):
+            yield item, True
             stack.extend(item)
         elif module_type is not None and isinstance(item, module_type):
             stack.extend(item.parameters())
             stack.extend(item.buffers())
         else:
-            yield item
+            yield item, False
 
 
 def nbytes(value: Any) -> int:
@@ -44,27 +46,29 @@ def nbytes(value: Any) -> int:
 
     Counts torch tensors (each storage once, so views and tied weights are not counted
     twice), nn.Modules (parameters and buffers), numpy arrays, PIL images, strings and
-    bytes, containers recursively, and any object with a `__graph_nbytes__()` method.
-    Other objects count their shallow `sys.getsizeof`.
+    bytes, containers and their contents, and any object with a `__graph_nbytes__()`
+    method. Other objects count their shallow `sys.getsizeof`.
     """
     torch = sys.modules.get("torch")
     numpy = sys.modules.get("numpy")
     pil_image = sys.modules.get("PIL.Image")
     storages: set[int] = set()
     total = 0
-    for leaf in _leaves(value):
-        if hasattr(type(leaf), "__graph_nbytes__"):
-            total += int(leaf.__graph_nbytes__())
-        elif torch is not None and isinstance(leaf, torch.Tensor):
-            total += _tensor_nbytes(leaf, storages)
-        elif numpy is not None and isinstance(leaf, numpy.ndarray):
-            total += int(leaf.nbytes)
-        elif pil_image is not None and isinstance(leaf, pil_image.Image):
-            total += leaf.width * leaf.height * len(leaf.getbands())
-        elif isinstance(leaf, (bytes, bytearray, str)):
-            total += len(leaf)
+    for item, is_container in _walk(value):
+        if is_container:
+            total += sys.getsizeof(item)
+        elif hasattr(type(item), "__graph_nbytes__"):
+            total += int(item.__graph_nbytes__())
+        elif torch is not None and isinstance(item, torch.Tensor):
+            total += _tensor_nbytes(item, storages)
+        elif numpy is not None and isinstance(item, numpy.ndarray):
+            total += int(item.nbytes)
+        elif pil_image is not None and isinstance(item, pil_image.Image):
+            total += item.width * item.height * len(item.getbands())
+        elif isinstance(item, (bytes, bytearray, str)):
+            total += len(item)
         else:
-            total += sys.getsizeof(leaf)
+            total += sys.getsizeof(item)
     return total
 
 
@@ -88,9 +92,7 @@ def tensor_versions(value: Any) -> TensorVersions:
     torch = sys.modules.get("torch")
     if torch is None:
         return ()
-    return tuple(
-        (leaf, leaf._version) for leaf in _leaves(value) if isinstance(leaf, torch.Tensor)
-    )
+    return tuple((item, item._version) for item, _ in _walk(value) if isinstance(item, torch.Tensor))
 
 
 def changed_in_place(versions: TensorVersions) -> bool:

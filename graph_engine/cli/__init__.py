@@ -30,13 +30,6 @@ def build_parser() -> argparse.ArgumentParser:
         prog="graph-engine",
         description="Run typed node-graph workflows (JSON) with a caching executor.",
     )
-    parser.add_argument(
-        "--pack",
-        action="append",
-        default=[],
-        metavar="MODULE:ATTR",
-        help="also load the node pack MODULE:ATTR (besides installed entry-point packs); repeatable",
-    )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_name in SUBCOMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)

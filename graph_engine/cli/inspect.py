@@ -8,7 +8,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from graph_engine.cli.common import EXIT_INVALID, EXIT_OK, load_registry, parse_assignment, print_issues
+from graph_engine.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    add_pack_option,
+    load_registry,
+    parse_assignment,
+    print_issues,
+)
 from graph_engine.document import load_workflow, workflow_json_schema_text
 from graph_engine.events import event_json_schema
 from graph_engine.issues import WorkflowValidationError
@@ -21,12 +28,14 @@ def register(subparsers: Any) -> None:
         "validate", help="check a workflow without running it", description="Validate a workflow file."
     )
     validate.add_argument("workflow", type=Path)
+    add_pack_option(validate)
     validate.add_argument(
         "--set", dest="assignments", action="append", default=[], type=parse_assignment, metavar="NAME=VALUE"
     )
     validate.set_defaults(handler=validate_command)
 
     nodes = subparsers.add_parser("nodes", help="list the available nodes", description="List node types.")
+    add_pack_option(nodes)
     nodes.add_argument("--json", action="store_true", help="print the full catalogue (types and node schemas)")
     nodes.set_defaults(handler=nodes_command)
 

@@ -17,6 +17,7 @@ from graph_engine.cli.common import (
     EXIT_INVALID,
     EXIT_NODE_FAILED,
     EXIT_OK,
+    add_pack_option,
     load_registry,
     parse_assignment,
     print_issues,
@@ -33,6 +34,7 @@ from graph_engine.values import summarize
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("run", help="run a workflow", description="Run a workflow file.")
     parser.add_argument("workflow", type=Path, help="workflow JSON file")
+    add_pack_option(parser)
     parser.add_argument(
         "--set",
         dest="assignments",
