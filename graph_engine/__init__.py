@@ -17,6 +17,7 @@ from graph_engine.issues import IssueCode, ValidationIssue, WorkflowValidationEr
 from graph_engine.migrations import SCHEMA_VERSION, Migrations
 from graph_engine.pack import NodePack
 from graph_engine.registry import ENTRY_POINT_GROUP, PackProblem, Registry, UnknownNodeType
+from graph_engine.resources import Resources
 from graph_engine.spec import Choices, Description, InputSpec, Multiline, NodeSpec, OutputSpec, Range
 from graph_engine.types import (
     ANY,
@@ -73,6 +74,7 @@ __all__ = [
     "Range",
     "Reason",
     "Registry",
+    "Resources",
     "ResultCache",
     "RunResult",
     "SocketType",

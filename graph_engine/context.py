@@ -11,12 +11,15 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from graph_engine.resources import Resources
 
 if TYPE_CHECKING:
     import numpy
     import torch
 
+T = TypeVar("T")
 ProgressCallback = Callable[[str, float, float, Any], None]
 
 
@@ -51,8 +54,10 @@ class RunScope:
         interrupt: threading.Event | None = None,
         on_progress: ProgressCallback | None = None,
         workflow: Any = None,
+        resources: Resources | None = None,
     ) -> None:
         self.run_id = run_id
+        self.resources = resources if resources is not None else Resources()
         self.device_setting = device
         self._device: str | None = None
         self.output_dir = Path(output_dir)
@@ -125,6 +130,10 @@ class Context:
                 self._scope.logger, {"run_id": self.run_id, "node_id": self.node_id}
             )
         return self._logger
+
+    def resource(self, kind: type[T]) -> T:
+        """The executor-wide service of type `kind` (e.g. a model manager) declared by a node pack."""
+        return self._scope.resources.get(kind)
 
     def check_interrupt(self) -> None:
         """Raise Interrupted if the run was asked to stop; call it inside long loops."""

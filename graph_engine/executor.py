@@ -49,6 +49,7 @@ from graph_engine.fingerprint import FileHasher
 from graph_engine.hashing import node_key
 from graph_engine.planning import Plan, plan_run
 from graph_engine.registry import Registry
+from graph_engine.resources import Resources
 from graph_engine.spec import NodeSpec
 from graph_engine.types import ConstantError
 from graph_engine.validation import CompiledWorkflow, validate_workflow
@@ -154,8 +155,11 @@ class Executor:
         device: str = "auto",
         output_dir: Path | str = "output",
         files: FileHasher | None = None,
+        resources: Resources | None = None,
     ) -> None:
         self.registry = registry
+        # Services nodes share across runs (a model manager...), created on first use.
+        self.resources = resources if resources is not None else Resources(registry.resource_factories)
         self.cache = cache if cache is not None else ResultCache(default_budget())
         self.files = files if files is not None else FileHasher()
         self.output_dir = Path(output_dir)
@@ -260,6 +264,7 @@ class _Run:
             interrupt=interrupt,
             on_progress=self._on_progress if listeners else None,
             workflow=compiled.workflow,
+            resources=executor.resources,
         )
         self.seq = 0
         self.keys: dict[str, str | None] = {}

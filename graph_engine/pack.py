@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
+from graph_engine.resources import ResourceFactory
 from graph_engine.spec import NodeSpec
 from graph_engine.types import PRIMITIVE_TYPES, SocketType
 
@@ -17,7 +19,8 @@ class NodePack:
     "<pack name>." (write them so, e.g. `SocketType("mypack.MASK")`), and its nodes are
     registered as "<pack name>.<node name>". A builtin pack registers plain names.
     Third-party packs are found through the entry point group `graph_engine.node_packs`,
-    whose entry points resolve to a NodePack.
+    whose entry points resolve to a NodePack. `resources` maps service types its nodes
+    look up with `ctx.resource(Type)` to factories (see graph_engine.resources).
     """
 
     name: str
@@ -25,6 +28,7 @@ class NodePack:
     nodes: tuple[NodeSpec, ...]
     builtin: bool
     description: str
+    resources: Mapping[type, ResourceFactory]
 
     def __init__(
         self,
@@ -34,12 +38,14 @@ class NodePack:
         *,
         builtin: bool = False,
         description: str = "",
+        resources: Mapping[type, ResourceFactory] | None = None,
     ) -> None:
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "types", tuple(types))
         object.__setattr__(self, "nodes", tuple(nodes))
         object.__setattr__(self, "builtin", builtin)
         object.__setattr__(self, "description", description)
+        object.__setattr__(self, "resources", MappingProxyType(dict(resources or {})))
 
 
 CORE_PACK = NodePack(

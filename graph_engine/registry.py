@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from graph_engine.pack import CORE_PACK, NodePack
+from graph_engine.resources import ResourceFactory
 from graph_engine.spec import NodeSpec
 from graph_engine.types import SocketType, is_compatible
 
@@ -117,6 +118,15 @@ class Registry:
             for spec in pack.nodes:
                 self._add_node(pack, spec)
             self.packs.append(pack)
+
+    @property
+    def resource_factories(self) -> dict[type, ResourceFactory]:
+        """Service factories declared by the loaded packs (the first pack declaring a type wins)."""
+        factories: dict[type, ResourceFactory] = {}
+        for pack in self.packs:
+            for kind, factory in pack.resources.items():
+                factories.setdefault(kind, factory)
+        return factories
 
     def _add_types(self, pack: NodePack) -> bool:
         problems = []
