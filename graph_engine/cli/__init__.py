@@ -1,8 +1,10 @@
 """The `graph-engine` command line.
 
-Subcommands live in modules that expose `register(subparsers)`; each parser they add sets
-`handler(args) -> exit code`. The engine's own are listed in `SUBCOMMAND_MODULES`; optional
-ones from other parts of the project (the server's `serve`) are added when importable.
+Each subcommand is a module with `add_arguments(parser)` and `run(args) -> exit code` (and
+optionally `HELP`, else the first docstring line is the help text). `SUBCOMMANDS` maps
+names to the engine's own; `OPTIONAL_SUBCOMMANDS` names commands from other parts of the
+project (the server's `serve`), added when their module is importable. Every subcommand
+gets `--pack MODULE:ATTR` (read as `args.pack`, a list).
 """
 
 from __future__ import annotations
@@ -13,9 +15,15 @@ import importlib.util
 import os
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
-SUBCOMMAND_MODULES = ("graph_engine.cli.run", "graph_engine.cli.inspect")
-OPTIONAL_SUBCOMMAND_MODULES = ("server.cli",)
+SUBCOMMANDS = {
+    "run": "graph_engine.cli.run",
+    "validate": "graph_engine.cli.validate",
+    "nodes": "graph_engine.cli.nodes",
+    "schema": "graph_engine.cli.schema",
+}
+OPTIONAL_SUBCOMMANDS = {"serve": "server.cli"}
 
 
 def _module_exists(name: str) -> bool:
@@ -25,22 +33,35 @@ def _module_exists(name: str) -> bool:
         return False
 
 
+def _add_subcommand(subparsers: argparse._SubParsersAction, name: str, module: ModuleType) -> None:
+    summary = getattr(module, "HELP", None) or (module.__doc__ or "").strip().splitlines()[0]
+    parser = subparsers.add_parser(name, help=summary, description=summary)
+    module.add_arguments(parser)
+    parser.add_argument(
+        "--pack",
+        action="append",
+        default=[],
+        metavar="MODULE:ATTR",
+        help="also load the node pack MODULE:ATTR (besides installed entry-point packs); repeatable",
+    )
+    parser.set_defaults(handler=module.run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="graph-engine",
         description="Run typed node-graph workflows (JSON) with a caching executor.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module_name in SUBCOMMAND_MODULES:
-        importlib.import_module(module_name).register(subparsers)
-    for module_name in OPTIONAL_SUBCOMMAND_MODULES:
+    for name, module_name in SUBCOMMANDS.items():
+        _add_subcommand(subparsers, name, importlib.import_module(module_name))
+    for name, module_name in OPTIONAL_SUBCOMMANDS.items():
         if not _module_exists(module_name):
             continue
         try:
-            module = importlib.import_module(module_name)
-            module.register(subparsers)
+            _add_subcommand(subparsers, name, importlib.import_module(module_name))
         except Exception as error:  # a broken optional command must not take the others down
-            print(f"warning: cannot load commands from {module_name}: {error}", file=sys.stderr)
+            print(f"warning: cannot load the {name!r} command from {module_name}: {error}", file=sys.stderr)
     return parser
 
 

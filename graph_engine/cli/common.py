@@ -15,22 +15,10 @@ EXIT_INVALID = 2
 EXIT_INTERRUPTED = 130
 
 
-def add_pack_option(parser: argparse.ArgumentParser) -> None:
-    """--pack MODULE:ATTR, for every subcommand that needs a registry."""
-    parser.add_argument(
-        "--pack",
-        dest="packs",
-        action="append",
-        default=[],
-        metavar="MODULE:ATTR",
-        help="also load the node pack MODULE:ATTR (besides installed entry-point packs); repeatable",
-    )
-
-
 def load_registry(args: argparse.Namespace) -> Registry:
     """Installed entry-point packs plus the --pack ones; load problems become warnings."""
     registry = Registry.discover()
-    for reference in args.packs:
+    for reference in args.pack:
         registry.load_reference(reference)
     for problem in registry.problems:
         print(f"warning: node pack {problem.pack}: {problem.message}", file=sys.stderr)

@@ -17,7 +17,6 @@ from graph_engine.cli.common import (
     EXIT_INVALID,
     EXIT_NODE_FAILED,
     EXIT_OK,
-    add_pack_option,
     load_registry,
     parse_assignment,
     print_issues,
@@ -31,10 +30,11 @@ from graph_engine.issues import WorkflowValidationError
 from graph_engine.values import summarize
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("run", help="run a workflow", description="Run a workflow file.")
+HELP = "run a workflow (or a sweep of variants) and print its outputs"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("workflow", type=Path, help="workflow JSON file")
-    add_pack_option(parser)
     parser.add_argument(
         "--set",
         dest="assignments",
@@ -58,7 +58,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
     parser.add_argument("--no-cache", action="store_true", help="do not reuse results between sweep variants")
     parser.add_argument("--explain", action="store_true", help="print why each node ran or came from the cache")
-    parser.set_defaults(handler=run_command)
 
 
 def variants(sweeps: list[tuple[str, str]]) -> list[dict[str, str]]:
@@ -102,7 +101,7 @@ def exit_code(result: RunResult) -> int:
     return {"success": EXIT_OK, "failed": EXIT_NODE_FAILED, "interrupted": EXIT_INTERRUPTED}[result.status]
 
 
-def run_command(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     registry = load_registry(args)
     try:
         workflow: Workflow = load_workflow(args.workflow)

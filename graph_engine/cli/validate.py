@@ -1,0 +1,43 @@
+"""`graph-engine validate`: check a workflow (and parameter values) without running it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from graph_engine.cli.common import EXIT_INVALID, EXIT_OK, load_registry, parse_assignment, print_issues
+from graph_engine.document import load_workflow
+from graph_engine.issues import WorkflowValidationError
+from graph_engine.validation import validate_workflow
+
+HELP = "check a workflow without running it"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("workflow", type=Path, help="workflow JSON file")
+    parser.add_argument(
+        "--set",
+        dest="assignments",
+        action="append",
+        default=[],
+        type=parse_assignment,
+        metavar="NAME=VALUE",
+        help="check with this param (or node.input) value; repeatable",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    registry = load_registry(args)
+    try:
+        workflow = load_workflow(args.workflow)
+        compiled = validate_workflow(workflow, registry, dict(args.assignments), params_as_text=True)
+    except OSError as error:
+        print(f"cannot read {args.workflow}: {error.strerror}", file=sys.stderr)
+        return EXIT_INVALID
+    except WorkflowValidationError as error:
+        print_issues(error)
+        return EXIT_INVALID
+    outputs = [*compiled.outputs, *compiled.output_nodes]
+    print(f"ok: {len(compiled.nodes)} nodes, outputs: {', '.join(outputs)}")
+    return EXIT_OK
