@@ -1,0 +1,21 @@
+"""Loading models: diffusers folders, original single-file checkpoints and Hub repositories,
+built on the meta device and filled straight from safetensors on the target device."""
+
+from nodes.loading.checkpoint import StableDiffusionComponents, load_checkpoint
+from nodes.loading.clip_tokenizer import clip_tokenizer, load_bpe_vocabulary
+from nodes.loading.errors import CheckpointError, HubUnavailableError
+from nodes.loading.families import FAMILIES, PREDICTION_TYPES, Family, PredictionType, shipped_configs
+
+__all__ = [
+    "FAMILIES",
+    "PREDICTION_TYPES",
+    "CheckpointError",
+    "Family",
+    "HubUnavailableError",
+    "PredictionType",
+    "StableDiffusionComponents",
+    "clip_tokenizer",
+    "load_bpe_vocabulary",
+    "load_checkpoint",
+    "shipped_configs",
+]
