@@ -154,7 +154,10 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     try:
         client_id, scope, cursor = await run_in_threadpool(_subscription, state, websocket)
     except _BadRequest as error:
-        await websocket.close(code=1008, reason=str(error))
+        # Accept first: a refused handshake would hide the reason from browsers.
+        await websocket.accept()
+        await websocket.send_json({"type": "error", "status": 400, "detail": str(error)})
+        await websocket.close(code=1008, reason=str(error)[:120])
         return
     await websocket.accept()
     # Subscribe before reading the store, so nothing published in between is missed

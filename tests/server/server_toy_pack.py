@@ -8,12 +8,11 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-import torch
 from graph_engine import Context, NodePack, Out, Range, SocketType, node
 from PIL import Image
 
-IMAGE = SocketType("IMAGE", "float tensor [B, H, W, C] in 0..1")
-BLOB = SocketType("BLOB", "an opaque value")
+IMAGE = SocketType("toy.IMAGE", "float tensor [B, H, W, C] in 0..1")
+BLOB = SocketType("toy.BLOB", "an opaque value")
 Tensor = Annotated[Any, IMAGE]
 Blob = Annotated[Any, BLOB]
 
@@ -58,6 +57,8 @@ def Steps(
 @node(category="toy")
 def Picture(value: int, size: Annotated[int, Range(1, 256)] = 8) -> Out[Tensor, "image"]:
     """An IMAGE tensor [1, size, size, 3] whose colour depends on `value`."""
+    import torch  # imported on first use: a server with this pack starts faster
+
     generator = torch.Generator().manual_seed(value)
     return torch.rand(1, size, size, 3, generator=generator)
 
@@ -65,6 +66,8 @@ def Picture(value: int, size: Annotated[int, Range(1, 256)] = 8) -> Out[Tensor, 
 @node(category="toy", output_node=True)
 def SaveImage(ctx: Context, image: Tensor, prefix: str = "toy") -> None:
     """Writes each image of the batch as a PNG into the run's output folder."""
+    import torch
+
     for item in image:
         pixels = (item.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
         Image.fromarray(pixels).save(ctx.new_file(prefix, ".png"))
@@ -78,24 +81,26 @@ def Fail(x: int, message: str = "boom") -> Out[int, "value"]:
 @node(category="toy")
 def Big(megabytes: Annotated[int, Range(1, 4096)] = 1, seed: int = 0) -> Out[Blob, "blob"]:
     """Holds `megabytes` of memory, to check that freeing the cache returns it."""
+    import torch
+
     return torch.full((megabytes * 2**20,), seed % 256, dtype=torch.uint8)
 
 
-PACK = NodePack("toy", types=[IMAGE, BLOB],
-                nodes=[Number, Add, Load, Encode, Steps, Picture, SaveImage, Fail, Big], builtin=True)
+# Namespaced ("toy.Add"), so it can sit beside the real node packs in a server.
+PACK = NodePack("toy", types=[IMAGE, BLOB], nodes=[Number, Add, Load, Encode, Steps, Picture, SaveImage, Fail, Big])
 
 
 def chain_workflow(steps: int = 3, delay: float = 0.0, preview: bool = False, save: bool = True) -> dict[str, Any]:
     """Load -> Encode -> Steps -> Picture (-> SaveImage), with params seed, steps, delay."""
     nodes: dict[str, Any] = {
-        "load": {"type": "Load", "inputs": {"name": "tiny"}},
-        "encode": {"type": "Encode", "inputs": {"model": {"from": "load", "output": "model"}, "text": "a red circle"}},
-        "sample": {"type": "Steps", "inputs": {"cond": {"from": "encode", "output": "cond"}, "seed": 1,
+        "load": {"type": "toy.Load", "inputs": {"name": "tiny"}},
+        "encode": {"type": "toy.Encode", "inputs": {"model": {"from": "load", "output": "model"}, "text": "a red circle"}},
+        "sample": {"type": "toy.Steps", "inputs": {"cond": {"from": "encode", "output": "cond"}, "seed": 1,
                                                "steps": steps, "delay": delay, "preview": preview}},
-        "picture": {"type": "Picture", "inputs": {"value": {"from": "sample", "output": "value"}}},
+        "picture": {"type": "toy.Picture", "inputs": {"value": {"from": "sample", "output": "value"}}},
     }
     if save:
-        nodes["save"] = {"type": "SaveImage", "inputs": {"image": {"from": "picture", "output": "image"}}}
+        nodes["save"] = {"type": "toy.SaveImage", "inputs": {"image": {"from": "picture", "output": "image"}}}
     return {
         "schema_version": 1,
         "name": "toy-chain",

@@ -14,8 +14,8 @@ from server_toy_pack import chain_workflow
 SUM_WORKFLOW: dict[str, Any] = {
     "schema_version": 1,
     "name": "sum",
-    "nodes": {"a": {"type": "Number", "inputs": {"value": 2}},
-              "total": {"type": "Add", "inputs": {"x": {"from": "a", "output": "value"}, "y": 3}}},
+    "nodes": {"a": {"type": "toy.Number", "inputs": {"value": 2}},
+              "total": {"type": "toy.Add", "inputs": {"x": {"from": "a", "output": "value"}, "y": 3}}},
     "params": {"y": "total.y"},
     "outputs": {"total": {"from": "total", "output": "sum"}},
 }
@@ -73,7 +73,7 @@ def test_second_run_with_new_seed_reuses_loading_and_encoding(client: TestClient
 def test_invalid_workflows_get_422_with_every_node_issue(client: TestClient) -> None:
     workflow = {
         "schema_version": 1,
-        "nodes": {"a": {"type": "Numbr"}, "b": {"type": "Add", "inputs": {"x": "text", "y": {"from": "zz", "output": "v"}}}},
+        "nodes": {"a": {"type": "toy.Numbr"}, "b": {"type": "toy.Add", "inputs": {"x": "text", "y": {"from": "zz", "output": "v"}}}},
         "outputs": {"b": {"from": "b", "output": "sum"}},
     }
     response = client.post("/runs", json={"workflow": workflow})
@@ -81,7 +81,7 @@ def test_invalid_workflows_get_422_with_every_node_issue(client: TestClient) -> 
     issues = response.json()["errors"]
     assert {(issue["node_id"], issue["code"]) for issue in issues} >= {
         ("a", "unknown_node_type"), ("b", "wrong_type"), ("b", "unknown_node")}
-    assert next(issue for issue in issues if issue["node_id"] == "a")["suggestion"] == "Number"
+    assert next(issue for issue in issues if issue["node_id"] == "a")["suggestion"] == "toy.Number"
     bad_param = client.post("/runs", json={"workflow": SUM_WORKFLOW, "params": {"nope": 1}})
     assert bad_param.status_code == 422 and bad_param.json()["errors"][0]["code"] == "unknown_param"
     both = client.post("/runs", json={"workflow": SUM_WORKFLOW, "workflow_name": "sum"})
@@ -142,8 +142,8 @@ def test_interrupting_a_running_run(client: TestClient) -> None:
 def test_failed_nodes_fail_the_run_with_a_reason(client: TestClient) -> None:
     workflow = {
         "schema_version": 1,
-        "nodes": {"bad": {"type": "Fail", "inputs": {"x": 1, "message": "kaputt"}},
-                  "good": {"type": "Number", "inputs": {"value": 4}}},
+        "nodes": {"bad": {"type": "toy.Fail", "inputs": {"x": 1, "message": "kaputt"}},
+                  "good": {"type": "toy.Number", "inputs": {"value": 4}}},
         "outputs": {"bad": {"from": "bad", "output": "value"}, "good": {"from": "good", "output": "value"}},
     }
     detail = wait_for_run(client, _submit(client, workflow))
@@ -171,7 +171,7 @@ def test_history_pages_filters_and_deletes(client: TestClient) -> None:
 
 def test_catalogue_and_schemas(client: TestClient) -> None:
     catalogue = client.get("/nodes").json()
-    assert {"Add", "Steps", "SaveImage"} <= {item["type"] for item in catalogue["nodes"]}
+    assert {"toy.Add", "toy.Steps", "toy.SaveImage"} <= {item["type"] for item in catalogue["nodes"]}
     assert catalogue["problems"] == []
     assert client.get("/schema/workflow").json()["title"] == "graph-engine workflow"
     assert "oneOf" in client.get("/schema/events").json() or "anyOf" in client.get("/schema/events").json()
@@ -192,7 +192,7 @@ def test_uploads_are_checked_images_that_never_overwrite(client: TestClient, tmp
 
 
 def test_system_info_and_free_memory(client: TestClient) -> None:
-    workflow = {"schema_version": 1, "nodes": {"big": {"type": "Big", "inputs": {"megabytes": 64}}},
+    workflow = {"schema_version": 1, "nodes": {"big": {"type": "toy.Big", "inputs": {"megabytes": 64}}},
                 "outputs": {"big": {"from": "big", "output": "blob"}}}
     assert wait_for_run(client, _submit(client, workflow))["run"]["status"] == "succeeded"
     info = client.get("/system").json()
