@@ -159,12 +159,18 @@ class SystemInfo(BaseModel):
     ram_available: int | None
     process_rss: int | None
     cache: dict[str, Any] = Field(description="Result-cache statistics per device setting.")
+    resources: dict[str, Any] = Field(
+        description="Per device setting, the stats() of each executor-wide resource (e.g. a model manager)."
+    )
 
 
 class FreeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    clear_cache: bool = Field(default=True, description="Drop every cached node result, loaded models included.")
+    clear_cache: bool = Field(default=True, description="Drop every cached node result.")
+    unload_models: bool = Field(
+        default=True, description="Call unload_all() on every executor-wide resource that has it (model managers)."
+    )
 
 
 class FreeResponse(BaseModel):

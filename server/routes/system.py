@@ -81,6 +81,15 @@ def _cache_stats(state: ServerState) -> dict[str, Any]:
             for device, executor in state.scheduler.executors.items()}
 
 
+def _resource_stats(state: ServerState) -> dict[str, Any]:
+    """stats() of every executor-wide resource that offers it (node packs' model managers and the like)."""
+    return {
+        device: {kind.__qualname__: resource.stats()
+                 for kind, resource in executor.resources.created().items() if callable(getattr(resource, "stats", None))}
+        for device, executor in state.scheduler.executors.items()
+    }
+
+
 @router.get("/system", tags=["system"])
 def system_info(state: State) -> SystemInfo:
     """Versions, devices, memory and cache statistics (per device)."""
@@ -96,19 +105,26 @@ def system_info(state: State) -> SystemInfo:
         ram_available=memory.get("MemAvailable"),
         process_rss=process_rss(),
         cache=_cache_stats(state),
+        resources=_resource_stats(state),
     )
 
 
 @router.post("/system/free", tags=["system"])
 def free_memory(body: FreeRequest, state: State) -> FreeResponse:
-    """Drop cached node results (loaded models are node results too) and return the memory.
+    """Drop cached node results and unload models, and give the memory back.
 
-    Runs in progress keep the values they hold; they are released when those runs end.
+    Models are unloaded through the executor-wide resources that offer `unload_all()`
+    (a model manager); they reload from disk when a run needs them again. Runs in
+    progress keep the values they hold until they end.
     """
     before = _cache_stats(state), process_rss()
-    if body.clear_cache:
-        for executor in state.scheduler.executors.values():
+    for executor in state.scheduler.executors.values():
+        if body.clear_cache:
             executor.cache.clear()
+        if body.unload_models:
+            for resource in executor.resources.created().values():
+                if callable(getattr(resource, "unload_all", None)):
+                    resource.unload_all()
     gc.collect()
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available():

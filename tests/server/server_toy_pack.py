@@ -86,8 +86,35 @@ def Big(megabytes: Annotated[int, Range(1, 4096)] = 1, seed: int = 0) -> Out[Blo
     return torch.full((megabytes * 2**20,), seed % 256, dtype=torch.uint8)
 
 
+class ToyModels:
+    """An executor-wide resource like a model manager: keeps 'models' across runs, can unload them."""
+
+    def __init__(self) -> None:
+        self.loaded: dict[str, bytearray] = {}
+        self.loads = 0
+
+    def load(self, name: str, megabytes: int) -> bytearray:
+        if name not in self.loaded:
+            self.loaded[name] = bytearray(megabytes * 2**20)
+            self.loads += 1
+        return self.loaded[name]
+
+    def stats(self) -> dict[str, Any]:
+        return {"loaded": sorted(self.loaded), "loads": self.loads}
+
+    def unload_all(self) -> None:
+        self.loaded.clear()
+
+
+@node(category="toy", cacheable=False)
+def UseModel(ctx: Context, name: str = "model", megabytes: Annotated[int, Range(1, 1024)] = 1) -> Out[int, "size"]:
+    return len(ctx.resource(ToyModels).load(name, megabytes))
+
+
 # Namespaced ("toy.Add"), so it can sit beside the real node packs in a server.
-PACK = NodePack("toy", types=[IMAGE, BLOB], nodes=[Number, Add, Load, Encode, Steps, Picture, SaveImage, Fail, Big])
+PACK = NodePack("toy", types=[IMAGE, BLOB],
+                nodes=[Number, Add, Load, Encode, Steps, Picture, SaveImage, Fail, Big, UseModel],
+                resources={ToyModels: ToyModels})
 
 
 def chain_workflow(steps: int = 3, delay: float = 0.0, preview: bool = False, save: bool = True) -> dict[str, Any]:

@@ -198,7 +198,17 @@ def test_system_info_and_free_memory(client: TestClient) -> None:
     info = client.get("/system").json()
     assert info["devices"][0]["name"] == "cpu" and info["devices"][0]["busy_run_id"] is None
     assert info["cache"]["cpu"]["bytes"] >= 64 * 2**20
-    freed = client.post("/system/free", json={"clear_cache": True}).json()
+    freed = client.post("/system/free", json={"clear_cache": True, "unload_models": False}).json()
     assert freed["cache_before"]["cpu"]["bytes"] >= 64 * 2**20 and freed["cache_after"]["cpu"]["bytes"] == 0
     assert freed["rss_before"] - freed["rss_after"] > 32 * 2**20, "the memory really went back"
+
+    model = {"schema_version": 1, "nodes": {"use": {"type": "toy.UseModel", "inputs": {"megabytes": 64}}},
+             "outputs": {"size": {"from": "use", "output": "size"}}}
+    assert wait_for_run(client, _submit(client, model))["run"]["outputs"]["size"]["value"] == 64 * 2**20
+    assert client.get("/system").json()["resources"]["cpu"]["ToyModels"] == {"loaded": ["model"], "loads": 1}
+    assert wait_for_run(client, _submit(client, model))["run"]["status"] == "succeeded"
+    assert client.get("/system").json()["resources"]["cpu"]["ToyModels"]["loads"] == 1, "kept across runs"
+    unloaded = client.post("/system/free", json={"clear_cache": False, "unload_models": True}).json()
+    assert client.get("/system").json()["resources"]["cpu"]["ToyModels"]["loaded"] == []
+    assert unloaded["rss_before"] - unloaded["rss_after"] > 32 * 2**20, "unloading really freed the model"
     assert client.post("/system/free", json={"clear_cache": "yes please"}).status_code == 422
