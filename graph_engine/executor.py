@@ -442,16 +442,15 @@ class _Run:
     def reason_to_run(self, node_id: str) -> tuple[Reason, str]:
         node = self.nodes[node_id]
         key = self.keys[node_id]
-        previous = self.executor._previous.get(node_id)
-        changes = None
-        if previous is not None and previous[0] == node.spec.name:
-            changes = describe_changes(node.constants, self.fingerprints.get(node_id), previous[1], previous[2])
+
+        def changes() -> list[str] | None:
+            previous = self.executor._previous.get(node_id)
+            if previous is None or previous[0] != node.spec.name:
+                return None
+            return describe_changes(node.constants, self.fingerprints.get(node_id), previous[1], previous[2])
+
         changed_producers = sorted(
-            {
-                link.node
-                for link in node.links.values()
-                if self.explanations[link.node].status is NodeStatus.RAN
-            }
+            {link.node for link in node.links.values() if self.explanations[link.node].status is NodeStatus.RAN}
         )
         return run_reason(
             cacheable=node.spec.cacheable,

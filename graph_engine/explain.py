@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict
 
 from graph_engine.values import summarize
 
@@ -35,16 +34,20 @@ class Reason(str, Enum):
     INTERRUPTED = "interrupted"
 
 
-class NodeExplanation(BaseModel):
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True, slots=True)
+class NodeExplanation:
+    """What happened to one node in a run, and why."""
 
     node_id: str
     node_type: str
     status: NodeStatus
     reason: Reason
     message: str
-    key: str | None = None
+    key: str | None = None  # its cache key
     duration_s: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "status": self.status.value, "reason": self.reason.value}
 
 
 def describe_changes(
@@ -70,9 +73,13 @@ def run_reason(
     cache_enabled: bool,
     changed_producers: Sequence[str],
     evicted: bool,
-    changes: list[str] | None,
+    changes: Callable[[], list[str] | None],
 ) -> tuple[Reason, str]:
-    """The reason a node has to run. `changes` is None when no previous run is known."""
+    """The reason a node has to run, most specific first.
+
+    `changes()` lists what differs from the previous run of the same node (None when there
+    was none); it is only called when nothing earlier explains the miss.
+    """
     if not cacheable:
         return Reason.UNCACHEABLE, "declared uncacheable: runs every time"
     if not cache_enabled:
@@ -81,8 +88,9 @@ def run_reason(
         return Reason.UPSTREAM_CHANGED, f"upstream changed: {', '.join(changed_producers)}"
     if evicted:
         return Reason.EVICTED, "its result was evicted from the cache (byte budget)"
-    if changes:
-        return Reason.INPUTS_CHANGED, "inputs changed: " + "; ".join(changes)
+    differences = changes()
+    if differences:
+        return Reason.INPUTS_CHANGED, "inputs changed: " + "; ".join(differences)
     return Reason.NEW, "no cached result for these inputs"
 
 

@@ -19,6 +19,10 @@ from graph_engine.spec import NodeSpec
 KEY_FORMAT = 1
 
 
+# One encoder for every key: json.dumps builds a new one per call when given options.
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+
 def node_key(
     spec: NodeSpec,
     constants: Mapping[str, Any],
@@ -29,11 +33,5 @@ def node_key(
 
     Raises TypeError/ValueError if a constant or the fingerprint is not plain JSON.
     """
-    payload = json.dumps(
-        [KEY_FORMAT, spec.name, spec.version, constants, upstream, fingerprint],
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-    )
+    payload = _ENCODE([KEY_FORMAT, spec.name, spec.version, constants, upstream, fingerprint])
     return hashlib.blake2b(payload.encode("utf-8"), digest_size=16).hexdigest()

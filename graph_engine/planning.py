@@ -1,16 +1,14 @@
 """Planning: which nodes a run needs, and in which order.
 
 The plan keeps only the ancestors of the requested targets (workflow outputs and output
-nodes) and orders them topologically, breaking ties by node id so that the same workflow
-always runs in the same order.
+nodes), in the topological order validation computed with networkx (producers first; the
+order depends only on node ids and links, so the same workflow always runs the same way).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import networkx as nx
 
 from graph_engine.document import Link
 from graph_engine.issues import IssueCode, ValidationIssue, WorkflowValidationError
@@ -54,20 +52,19 @@ def plan_run(compiled: CompiledWorkflow, outputs: Sequence[str] | None = None) -
     """Plan a run producing `outputs` (workflow output names or output node ids; all by default)."""
     selected, output_nodes = _selected(compiled, outputs)
     targets = {link.node for link in selected.values()} | set(output_nodes)
-    graph = compiled.graph
-    if len(targets) == graph.number_of_nodes():
-        needed = graph
+    if len(targets) == len(compiled.order):
+        order = compiled.order
     else:
         # One traversal up from all targets at once: calling ancestors() per target would
         # re-walk shared ancestry (quadratic when every node of a chain is a target).
         keep = set(targets)
         stack = list(targets)
-        predecessors = graph.pred
+        predecessors = compiled.graph.pred
         while stack:
             for producer in predecessors[stack.pop()]:
                 if producer not in keep:
                     keep.add(producer)
                     stack.append(producer)
-        needed = graph.subgraph(keep)
-    order = tuple(nx.lexicographical_topological_sort(needed))
+        # The full order restricted to the kept nodes is still producers-first.
+        order = tuple(node_id for node_id in compiled.order if node_id in keep)
     return Plan(order=order, outputs=selected, targets=frozenset(targets))

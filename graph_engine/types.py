@@ -223,7 +223,7 @@ def check_compatible(source: SocketType, target: SocketType) -> str | None:
     into another enum whose choices include all of its own (a subset can only produce
     values the target accepts).
     """
-    if source == target or isinstance(target, AnyType):
+    if source is target or source == target or isinstance(target, AnyType):
         return None
     if isinstance(source, IntType) and isinstance(target, FloatType):
         return None

@@ -39,6 +39,7 @@ class CompiledWorkflow:
     outputs: dict[str, Link]
     output_nodes: tuple[str, ...]
     graph: nx.DiGraph  # producer -> consumer edges
+    order: tuple[str, ...]  # every node, producers first; ties broken by node id
 
 
 def _closest(name: str, candidates: Iterable[str]) -> str | None:
@@ -317,9 +318,12 @@ class _Checker:
             )
         return output_nodes
 
-    def check_cycles(self, graph: nx.DiGraph) -> None:
-        if nx.is_directed_acyclic_graph(graph):
-            return
+    def order(self, graph: nx.DiGraph) -> tuple[str, ...]:
+        """A topological order of every node, or () after reporting each cycle."""
+        try:
+            return tuple(nx.topological_sort(graph))
+        except nx.NetworkXUnfeasible:
+            pass
         cycles = [sorted(component) for component in nx.strongly_connected_components(graph) if len(component) > 1]
         cycles += [[node] for node, _ in nx.selfloop_edges(graph)]
         for members in sorted(cycles):
@@ -330,16 +334,22 @@ class _Checker:
                 location=f"nodes.{members[0]}",
                 got=" -> ".join(members),
             )
+        return ()
 
 
 def _dependency_graph(workflow: Workflow) -> nx.DiGraph:
+    """Producer -> consumer edges, added in sorted order.
+
+    networkx's topological sort is deterministic for a given insertion order; sorting makes
+    the run order depend only on node ids and links, not on how the file was written.
+    """
     graph = nx.DiGraph()
-    graph.add_nodes_from(workflow.nodes)
     nodes = workflow.nodes
+    graph.add_nodes_from(sorted(nodes))
     graph.add_edges_from(
         (value.node, node_id)
-        for node_id, entry in nodes.items()
-        for value in entry.inputs.values()
+        for node_id in sorted(nodes)
+        for _, value in sorted(nodes[node_id].inputs.items())
         if isinstance(value, Link) and value.node in nodes
     )
     return graph
@@ -378,7 +388,7 @@ def validate_workflow(
     output_nodes = checker.check_outputs()
     effective = _apply_assignments(workflow, assigned)
     graph = _dependency_graph(effective)
-    checker.check_cycles(graph)
+    order = checker.order(graph)
     if checker.issues:
         raise WorkflowValidationError(checker.issues)
-    return CompiledWorkflow(effective, nodes, dict(workflow.outputs), output_nodes, graph)
+    return CompiledWorkflow(effective, nodes, dict(workflow.outputs), output_nodes, graph, order)

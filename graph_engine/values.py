@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 _CONTAINERS = (list, tuple, set, frozenset)
+_SCALARS = frozenset({int, float, bool, str, bytes, type(None)})
 
 
 def _walk(value: Any) -> Iterator[tuple[Any, bool]]:
@@ -23,6 +24,9 @@ def _walk(value: Any) -> Iterator[tuple[Any, bool]]:
     stack = [value]
     while stack:
         item = stack.pop()
+        if type(item) in _SCALARS:  # the common case, answered before any other check
+            yield item, False
+            continue
         if id(item) in seen:
             continue
         seen.add(id(item))
