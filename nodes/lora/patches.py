@@ -74,25 +74,29 @@ def compute_lora_patches(
     }
     patches: dict[str, list[WeightPatch]] = {component: [] for component in components}
     not_applied = dict(lora.skipped)
-    matched = False
+    unknown: list[str] = []  # layers naming no module of any model we know of
+    matched = 0
     for name, layer in lora.layers.items():
         target = table.find(name)
         if target is None:
             component = _component_named_by(name)
-            why = f"adapts {component}, which was not given" if component and component not in components else "matches no weight of the model"
+            if component is not None and component not in components:
+                why = f"adapts {component}, which was not given"
+            else:
+                why = "matches no weight of the model"
+                unknown.append(name)
             not_applied.update({key: why for key in layer.keys})
             continue
-        matched = True
+        matched += 1
         _check_fits(layer, shapes[target.component][target.param], f"{target.component}.{target.param}", name, source)
         strength = float(strengths.get(target.component, 0.0))
         if strength != 0.0:
             patches[target.component].append(WeightPatch(target.param, layer.up, layer.down, layer.scale, strength))
 
-    if not matched and any("matches no weight" in why for why in not_applied.values()):
-        examples = ", ".join(list(lora.layers)[:3])
+    if unknown and not matched:
         raise LoraError(
             f"{source}: none of its {len(lora.layers)} layers match the model's {'/'.join(components)} "
-            f"(e.g. {examples}); is it a LoRA for another kind of base model?"
+            f"(e.g. {', '.join(unknown[:3])}); is it a LoRA for another kind of base model?"
         )
     return LoraPatches(
         patches={component: tuple(found) for component, found in patches.items()},

@@ -129,8 +129,8 @@ def kohya_state_dict(
     for prefix, weights in components.items():
         for key in (k for k in weights if k.endswith(".lora_A.weight")):
             module = key.removesuffix(".lora_A.weight")
-            if prefix.startswith("lora_te") and not module.startswith("text_model."):
-                module = "text_model." + module  # kohya's CLIP paths always include text_model
+            if prefix.startswith("lora_te") and module.startswith("encoder."):
+                module = "text_model." + module  # kohya's CLIP layer paths always include text_model
             elif prefix == "lora_unet_":
                 module = rename(module)
             name = prefix + module.replace(".", "_")
