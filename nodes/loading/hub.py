@@ -51,9 +51,13 @@ def hub_snapshot(
     except LocalEntryNotFoundError:
         pass
     try:
-        return Path(snapshot_download(repo_id, allow_patterns=patterns, revision=revision))
+        folder = Path(snapshot_download(repo_id, allow_patterns=patterns, revision=revision))
     except (HfHubHTTPError, OSError, ValueError) as error:
-        raise HubUnavailableError(_unavailable_message(repo_id, patterns, error)) from error
+        raise HubUnavailableError(_unavailable_message(repo_id, patterns, str(error))) from error
+    # Offline, snapshot_download hands back whatever part of the repo is cached.
+    if constants.HF_HUB_OFFLINE and not _is_complete(folder, components, variant):
+        raise HubUnavailableError(_unavailable_message(repo_id, patterns, "offline mode and the cached copy is incomplete"))
+    return folder
 
 
 def download_patterns(components: Sequence[str], variant: str | None) -> list[str]:
@@ -93,12 +97,12 @@ def _has_weights(folder: Path, variant: str | None) -> bool:
                for name in weight_file_candidates(stem, variant))
 
 
-def _unavailable_message(repo_id: str, patterns: list[str], error: Exception) -> str:
-    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+def _unavailable_message(repo_id: str, patterns: list[str], problem: str) -> str:
+    reason = problem.strip().splitlines()[0] if problem.strip() else "unknown error"
     folder = Path("models") / repo_id.split("/")[-1]
     includes = " ".join(shlex.quote(pattern) for pattern in patterns)
     return (
-        f"cannot get {repo_id!r} from the Hugging Face Hub ({type(error).__name__}: {reason}).\n"
+        f"cannot get {repo_id!r} from the Hugging Face Hub ({reason}).\n"
         f"Download it on a machine with access:\n"
         f"  hf download {repo_id} --include {includes} --local-dir {folder}\n"
         f"then pass the folder {folder} as the source; or run the command without --local-dir to fill the Hub"

@@ -86,7 +86,9 @@ def text_encoder_config(hidden_act: str, *, vocab_size: int = 1000) -> dict[str,
     }
 
 
-SCHEDULER_CONFIG = {"beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear", "num_train_timesteps": 1000}
+SCHEDULER_CONFIG = {
+    "beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear", "num_train_timesteps": 1000, "steps_offset": 1,
+}
 
 
 @dataclass
@@ -104,19 +106,18 @@ class TinyModels:
         return configs
 
 
-def tiny_models(family: str, seed: int = 0) -> TinyModels:
+def tiny_models(family: str, seed: int = 0, *, vocab_size: int = 1000) -> TinyModels:
+    """Random tiny components; `vocab_size=49408` makes the text encoders accept real CLIP token ids."""
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(**UNET_CONFIGS[family]).eval()
     vae = AutoencoderKL(**VAE_CONFIG).eval()
+    openai, open_clip = (CLIPTextConfig(**text_encoder_config(act, vocab_size=vocab_size)) for act in ("quick_gelu", "gelu"))
     if family == "sd1":
-        encoders = [CLIPTextModel(CLIPTextConfig(**text_encoder_config("quick_gelu")))]
+        encoders = [CLIPTextModel(openai)]
     elif family == "sd2":
-        encoders = [CLIPTextModel(CLIPTextConfig(**text_encoder_config("gelu")))]
+        encoders = [CLIPTextModel(open_clip)]
     else:
-        encoders = [
-            CLIPTextModel(CLIPTextConfig(**text_encoder_config("quick_gelu"))),
-            CLIPTextModelWithProjection(CLIPTextConfig(**text_encoder_config("gelu"))),
-        ]
+        encoders = [CLIPTextModel(openai), CLIPTextModelWithProjection(open_clip)]
     _randomise_norms(unet, vae, *encoders)
     return TinyModels(family, unet, vae, [encoder.eval() for encoder in encoders])
 
@@ -271,3 +272,33 @@ def to_original_checkpoint(models: TinyModels) -> dict[str, torch.Tensor]:
     checkpoint["alphas_cumprod"] = torch.linspace(1.0, 0.0, 1000)
     checkpoint["model_ema.decay"] = torch.tensor(0.9999)
     return checkpoint
+
+
+def diffusers_pipeline(models: TinyModels, *, prediction_type: str = "epsilon") -> Any:
+    """A diffusers pipeline over `models`, with tokenizers built from the shipped CLIP vocabulary."""
+    from diffusers import EulerDiscreteScheduler, PNDMScheduler, StableDiffusionPipeline, StableDiffusionXLPipeline
+
+    from nodes.loading import clip_tokenizer, load_bpe_vocabulary
+
+    vocabulary = load_bpe_vocabulary()
+    if models.family == "sdxl":
+        return StableDiffusionXLPipeline(
+            vae=models.vae,
+            text_encoder=models.text_encoders[0],
+            text_encoder_2=models.text_encoders[1],
+            tokenizer=clip_tokenizer(vocabulary),
+            tokenizer_2=clip_tokenizer(vocabulary, pad_token="!"),
+            unet=models.unet,
+            scheduler=EulerDiscreteScheduler(**SCHEDULER_CONFIG, prediction_type=prediction_type),
+        )
+    pad = "!" if models.family == "sd2" else "<|endoftext|>"
+    return StableDiffusionPipeline(
+        vae=models.vae,
+        text_encoder=models.text_encoders[0],
+        tokenizer=clip_tokenizer(vocabulary, pad_token=pad),
+        unet=models.unet,
+        scheduler=PNDMScheduler(**SCHEDULER_CONFIG, skip_prk_steps=True, prediction_type=prediction_type),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
