@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from server.control import ControlError
 from server.hub import EventHub
 from server.library import WorkflowLibrary
+from server.schemas import Message
 from server.routes import files, library, runs, system, ws
 from server.security import AccessGuard
 from server.settings import Settings
@@ -33,11 +34,11 @@ def create_app(settings: Settings) -> FastAPI:
     process's workers only.
     """
     registry = settings.registry if settings.registry is not None else Registry.discover()
-    for folder in ("inputs", "outputs", "workflows"):
-        (settings.data_dir / folder).mkdir(parents=True, exist_ok=True)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for folder in ("inputs", "outputs", "workflows"):
+            (settings.data_dir / folder).mkdir(parents=True, exist_ok=True)
         store = Store(settings.data_dir / DATABASE_NAME)
         hub = EventHub(store, asyncio.get_running_loop())
         scheduler = Scheduler(store, hub, settings, registry)
@@ -60,8 +61,11 @@ def create_app(settings: Settings) -> FastAPI:
         "The websocket protocol at /ws is described in server/PROTOCOL.md.",
         lifespan=lifespan,
     )
+    # Any route may answer these: a body that is not JSON (400), or the access guard (401, 403).
+    common = {status: {"model": Message, "description": description} for status, description in
+              ((400, "Malformed request"), (401, "Missing or wrong access token"), (403, "Origin or Host refused"))}
     for module in (runs, library, files, system, ws):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=common)
 
     @app.exception_handler(ControlError)
     async def control_error(request: Request, error: ControlError) -> JSONResponse:
