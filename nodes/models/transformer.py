@@ -92,14 +92,15 @@ class Transformer2DModel(nn.Module):
         hidden = self.norm(x)
         if not self.use_linear_projection:
             hidden = self.proj_in(hidden)
-        tokens = hidden.permute(0, 2, 3, 1).reshape(batch, height * width, channels)
+        # One copy to token-major layout up front, so the norms and matmuls below all see contiguous rows.
+        tokens = hidden.permute(0, 2, 3, 1).reshape(batch, height * width, channels).contiguous()
         if self.use_linear_projection:
             tokens = self.proj_in(tokens)
         for block in self.transformer_blocks:
             tokens = block(tokens, context)
         if self.use_linear_projection:
             tokens = self.proj_out(tokens)
-        # contiguous: hand the conv / the next block a plain NCHW layout rather than a permuted view
+        # And one copy back to a plain NCHW layout for the convs that follow.
         hidden = tokens.reshape(batch, height, width, channels).permute(0, 3, 1, 2).contiguous()
         if not self.use_linear_projection:
             hidden = self.proj_out(hidden)
