@@ -5,6 +5,8 @@ from nodes.loading.checkpoint import StableDiffusionComponents, load_checkpoint
 from nodes.loading.clip_tokenizer import clip_tokenizer, load_bpe_vocabulary
 from nodes.loading.errors import CheckpointError, HubUnavailableError
 from nodes.loading.families import FAMILIES, PREDICTION_TYPES, Family, PredictionType, shipped_configs
+from nodes.loading.unconditional import UnconditionalComponents, load_unconditional_pipeline
+from nodes.loading.vae_loader import load_vae
 
 __all__ = [
     "FAMILIES",
@@ -14,8 +16,11 @@ __all__ = [
     "HubUnavailableError",
     "PredictionType",
     "StableDiffusionComponents",
+    "UnconditionalComponents",
     "clip_tokenizer",
     "load_bpe_vocabulary",
     "load_checkpoint",
+    "load_unconditional_pipeline",
+    "load_vae",
     "shipped_configs",
 ]
