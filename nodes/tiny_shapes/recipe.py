@@ -1,0 +1,171 @@
+"""The tiny-shapes recipe: component configs and training settings, full size and smoke size.
+
+Configs use diffusers' / transformers' key names, so they are written out unchanged as the
+components' config.json files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from nodes.tiny_shapes.data import IMAGE_SIZE
+
+# Stable Diffusion's noise schedule, so every standard sampler works on this model unchanged.
+SCHEDULER_CONFIG: dict[str, Any] = {
+    "_class_name": "PNDMScheduler",
+    "num_train_timesteps": 1000,
+    "beta_start": 0.00085,
+    "beta_end": 0.012,
+    "beta_schedule": "scaled_linear",
+    "prediction_type": "epsilon",
+    "skip_prk_steps": True,
+    "set_alpha_to_one": False,
+    "steps_offset": 1,
+    "clip_sample": False,
+    "trained_betas": None,
+}
+# The unconditional pixel model keeps DDPM's own linear schedule, as diffusers' DDPM checkpoints do.
+DDPM_SCHEDULER_CONFIG: dict[str, Any] = {
+    "_class_name": "DDPMScheduler",
+    "num_train_timesteps": 1000,
+    "beta_start": 0.0001,
+    "beta_end": 0.02,
+    "beta_schedule": "linear",
+    "prediction_type": "epsilon",
+    "variance_type": "fixed_small",
+    "clip_sample": True,
+    "trained_betas": None,
+}
+
+
+def vae_config(channels: tuple[int, ...] = (16, 16, 32), groups: int = 8) -> dict[str, Any]:
+    """Three blocks: 64x64x3 pixels <-> 16x16x4 latents (downsampling factor 4)."""
+    return {
+        "in_channels": 3,
+        "out_channels": 3,
+        "down_block_types": ["DownEncoderBlock2D"] * len(channels),
+        "up_block_types": ["UpDecoderBlock2D"] * len(channels),
+        "block_out_channels": list(channels),
+        "layers_per_block": 1,
+        "act_fn": "silu",
+        "latent_channels": 4,
+        "norm_num_groups": groups,
+        "sample_size": IMAGE_SIZE,
+        "scaling_factor": 1.0,  # replaced by the measured 1 / latent std after VAE training
+    }
+
+
+def text_encoder_config(vocab_size: int, bos_token_id: int, eos_token_id: int, hidden: int = 64, layers: int = 3) -> dict[str, Any]:
+    """A CLIPTextModel config: SD 1.x's text encoder, shrunk."""
+    return {
+        "architectures": ["CLIPTextModel"],
+        "model_type": "clip_text_model",
+        "vocab_size": vocab_size,
+        "hidden_size": hidden,
+        "intermediate_size": hidden * 4,
+        "projection_dim": hidden,
+        "num_hidden_layers": layers,
+        "num_attention_heads": max(1, hidden // 16),
+        "max_position_embeddings": 77,
+        "hidden_act": "quick_gelu",
+        "layer_norm_eps": 1e-5,
+        "bos_token_id": bos_token_id,
+        "eos_token_id": eos_token_id,
+        "pad_token_id": eos_token_id,
+    }
+
+
+def unet_config(cross_attention_dim: int, channels: tuple[int, int, int] = (32, 64, 64), heads: int = 4, groups: int = 16) -> dict[str, Any]:
+    """SD's UNet with three levels on 16x16 latents; attention only at 8x8 and below, where it is cheap."""
+    return {
+        "sample_size": IMAGE_SIZE // 4,
+        "in_channels": 4,
+        "out_channels": 4,
+        "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
+        "mid_block_type": "UNetMidBlock2DCrossAttn",
+        "up_block_types": ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"],
+        "block_out_channels": list(channels),
+        "layers_per_block": 1,
+        "attention_head_dim": heads,  # diffusers' name; it is the number of heads
+        "cross_attention_dim": cross_attention_dim,
+        "norm_num_groups": groups,
+        "act_fn": "silu",
+        "flip_sin_to_cos": True,
+        "freq_shift": 0,
+    }
+
+
+def ddpm_unet_config(size: int, channels: tuple[int, int, int] = (32, 48, 64), groups: int = 16) -> dict[str, Any]:
+    """Unconditional pixel-space UNet2DModel with self-attention at the middle level."""
+    return {
+        "sample_size": size,
+        "in_channels": 3,
+        "out_channels": 3,
+        "down_block_types": ["DownBlock2D", "AttnDownBlock2D", "DownBlock2D"],
+        "up_block_types": ["UpBlock2D", "AttnUpBlock2D", "UpBlock2D"],
+        "block_out_channels": list(channels),
+        "layers_per_block": 1,
+        "norm_num_groups": groups,
+        "act_fn": "silu",
+        "flip_sin_to_cos": True,
+        "freq_shift": 0,
+    }
+
+
+@dataclass(frozen=True)
+class StageSettings:
+    """Optimisation settings of one training stage."""
+
+    steps: int
+    batch_size: int
+    learning_rate: float
+    warmup_steps: int
+    ema_decay: float = 0.999
+    sample_every: int = 500
+    checkpoint_every: int = 250
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that determines the trained weights (together with the code)."""
+
+    seed: int = 0
+    vae_channels: tuple[int, ...] = (16, 16, 32)
+    vae_groups: int = 8
+    text_hidden: int = 64
+    text_layers: int = 3
+    unet_channels: tuple[int, int, int] = (32, 64, 64)
+    unet_heads: int = 4
+    unet_groups: int = 16
+    ddpm_size: int = 32
+    ddpm_channels: tuple[int, int, int] = (32, 48, 64)
+    ddpm_groups: int = 16
+    caption_dropout: float = 0.1
+    # min-SNR-gamma loss weighting (Hang et al. 2023): faster convergence for a fixed step budget.
+    snr_gamma: float = 5.0
+    kl_weight: float = 1e-6
+    edge_weight: float = 0.5
+    vae: StageSettings = field(default_factory=lambda: StageSettings(steps=1000, batch_size=8, learning_rate=1.5e-3, warmup_steps=50, sample_every=250))
+    unet: StageSettings = field(default_factory=lambda: StageSettings(steps=4000, batch_size=32, learning_rate=1e-3, warmup_steps=100))
+    ddpm: StageSettings = field(default_factory=lambda: StageSettings(steps=1500, batch_size=32, learning_rate=1e-3, warmup_steps=50))
+
+
+FULL = Recipe()
+# Same code paths with toy sizes: what the test trains for a few steps.
+SMOKE = replace(
+    FULL,
+    vae_channels=(4, 8, 8),
+    vae_groups=2,
+    text_hidden=16,
+    text_layers=1,
+    unet_channels=(8, 16, 16),
+    unet_heads=1,
+    unet_groups=4,
+    ddpm_size=16,
+    ddpm_channels=(8, 8, 16),
+    ddpm_groups=4,
+    vae=StageSettings(steps=2, batch_size=2, learning_rate=1e-3, warmup_steps=1, sample_every=2, checkpoint_every=1),
+    unet=StageSettings(steps=2, batch_size=2, learning_rate=1e-3, warmup_steps=1, sample_every=2, checkpoint_every=1),
+    ddpm=StageSettings(steps=2, batch_size=2, learning_rate=1e-3, warmup_steps=1, sample_every=2, checkpoint_every=1),
+)
