@@ -88,7 +88,11 @@ def wide(n: int) -> tuple[dict[str, Any], str, str]:
     return document(nodes, outputs), f"w{n - 1}", "src"
 
 
-SHAPES: dict[str, Callable[[int], tuple[dict[str, Any], str, str]]] = {"chain": chain, "diamond": diamonds, "wide": wide}
+SHAPES: dict[str, Callable[[int], tuple[dict[str, Any], str, str]]] = {
+    "chain": chain,
+    "diamond": diamonds,
+    "wide": wide,
+}
 
 
 def changed(doc: dict[str, Any], node_id: str, delta: int) -> dict[str, Any]:
@@ -163,7 +167,9 @@ def main() -> int:
     sys.setrecursionlimit(1000)  # the default: nothing may recurse per node
     registry = Registry([PACK])
     calibration = best_of(3, lambda: timed(lambda: sum(range(2_000_000))))
-    print(f"machine speed: sum(range(2e6)) takes {calibration * 1e3:.1f} ms here (about 25-35 ms on an idle modern core)")
+    print(
+        f"machine speed: sum(range(2e6)) takes {calibration * 1e3:.1f} ms here (about 25-35 ms on an idle modern core)"
+    )
     header = (
         f"{'shape':<8}{'nodes':>7}{'validate+plan':>15}{'cold run':>11}{'per node':>10}"
         f"{'cached re-run':>21}{'leaf change':>25}{'middle change':>27}"

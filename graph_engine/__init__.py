@@ -7,7 +7,7 @@ this file for the API in brief.
 from graph_engine.builder import BuildError, NodeHandle, OutputRef, WorkflowBuilder
 from graph_engine.cache import CacheEntryInfo, CacheStats, ResultCache
 from graph_engine.context import Context, Interrupted
-from graph_engine.definition import NodeDefinitionError, Out, node
+from graph_engine.definition import NodeDefinitionError, node
 from graph_engine.document import Link, NodeEntry, ParamSpec, Workflow, load_workflow, loads_workflow
 from graph_engine.events import EVENT_SCHEMA_VERSION, Event, parse_event
 from graph_engine.executor import Executor, NodeFailure, RunResult
@@ -18,7 +18,7 @@ from graph_engine.migrations import SCHEMA_VERSION, Migrations
 from graph_engine.pack import NodePack
 from graph_engine.registry import ENTRY_POINT_GROUP, PackProblem, Registry, UnknownNodeType
 from graph_engine.resources import Resources
-from graph_engine.spec import Choices, Description, InputSpec, Multiline, NodeSpec, OutputSpec, Range
+from graph_engine.spec import Choices, Description, InputSpec, Multiline, NodeSpec, Out, OutputSpec, Range
 from graph_engine.types import (
     ANY,
     BOOLEAN,

@@ -47,7 +47,7 @@ class OutputRef:
     type: SocketType
 
     def link(self) -> Link:
-        return Link(node=self.node_id, output=self.output)
+        return Link.model_validate({"from": self.node_id, "output": self.output})
 
     def __repr__(self) -> str:
         return f"<{self.node_id}.{self.output}: {self.type.name}>"
@@ -76,7 +76,7 @@ class NodeHandle:
     def only_output(self) -> OutputRef:
         if len(self.spec.outputs) != 1:
             names = ", ".join(self.spec.output_map) or "none"
-            raise BuildError(f"node {self.id!r} ({self.spec.name}) has outputs {names}: pick one, e.g. node[\"name\"]")
+            raise BuildError(f'node {self.id!r} ({self.spec.name}) has outputs {names}: pick one, e.g. node["name"]')
         return self[self.spec.outputs[0].name]
 
     def input(self, name: str) -> str:

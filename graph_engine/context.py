@@ -28,7 +28,7 @@ class Interrupted(Exception):
 
 
 def resolve_device(setting: str) -> str:
-    """"auto" -> "cuda" when torch sees a GPU, else "mps" on Apple silicon, else "cpu"."""
+    """ "auto" -> "cuda" when torch sees a GPU, else "mps" on Apple silicon, else "cpu"."""
     if setting != "auto":
         return setting
     try:
@@ -94,7 +94,7 @@ class RunScope:
 class Context:
     """Per-node access to the run: `ctx.progress(...)`, `ctx.check_interrupt()`, `ctx.generator(seed)`..."""
 
-    __slots__ = ("_scope", "node_id", "node_type", "files", "_logger")
+    __slots__ = ("_logger", "_scope", "files", "node_id", "node_type")
 
     def __init__(self, scope: RunScope, node_id: str, node_type: str) -> None:
         self._scope = scope
@@ -126,9 +126,7 @@ class Context:
     @property
     def logger(self) -> logging.LoggerAdapter[logging.Logger]:
         if self._logger is None:
-            self._logger = logging.LoggerAdapter(
-                self._scope.logger, {"run_id": self.run_id, "node_id": self.node_id}
-            )
+            self._logger = logging.LoggerAdapter(self._scope.logger, {"run_id": self.run_id, "node_id": self.node_id})
         return self._logger
 
     def resource(self, kind: type[T]) -> T:

@@ -25,7 +25,7 @@ from graph_engine.spec import (
     InputSpec,
     Multiline,
     NodeSpec,
-    OutputName,
+    Out,
     OutputSpec,
     Range,
 )
@@ -34,18 +34,6 @@ from graph_engine.types import BOOLEAN, FLOAT, INT, STRING, ConstantError, Socke
 
 class NodeDefinitionError(TypeError):
     """A node function cannot be turned into a node; the message names node and parameter."""
-
-
-class Out:
-    """`Out[Type, "name"]` names a node's single output, e.g. `-> Out[int, "sum"]`."""
-
-    def __class_getitem__(cls, params: Any) -> Any:
-        if not (isinstance(params, tuple) and len(params) == 2 and isinstance(params[1], str)):
-            raise TypeError('write Out[Type, "output_name"]')
-        hint, name = params
-        if isinstance(hint, SocketType):
-            return Annotated[object, hint, OutputName(name)]
-        return Annotated[hint, OutputName(name)]
 
 
 _PYTHON_TYPES: dict[Any, SocketType] = {int: INT, float: FLOAT, str: STRING, bool: BOOLEAN}
@@ -162,7 +150,7 @@ def _output_specs(hint: Any, node_name: str) -> tuple[OutputSpec, ...]:
             outputs.append(OutputSpec(field_name, parsed.socket_type, description.text if description else ""))
         return tuple(outputs)
     parsed = _parse_hint(hint, f"node {node_name}, return annotation")
-    name = parsed.first(OutputName)
+    name = parsed.first(Out)
     description = parsed.first(Description)
     return (
         OutputSpec(

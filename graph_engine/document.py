@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Union
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -71,7 +71,7 @@ class Link(BaseModel):
         return f"{self.node}.{self.output}"
 
 
-Constant = Union[StrictBool, StrictInt, StrictFloat, StrictStr, None, list[JsonValue]]
+Constant = StrictBool | StrictInt | StrictFloat | StrictStr | None | list[JsonValue]
 
 
 def _input_kind(value: Any) -> str:
@@ -79,7 +79,7 @@ def _input_kind(value: Any) -> str:
 
 
 InputValue = Annotated[
-    Union[Annotated[Link, Tag("link")], Annotated[Constant, Tag("constant")]],
+    Annotated[Link, Tag("link")] | Annotated[Constant, Tag("constant")],
     Discriminator(_input_kind),
 ]
 
@@ -103,7 +103,7 @@ class ParamSpec(BaseModel):
     description: str = ""
 
 
-Param = Union[str, list[str], ParamSpec]
+Param = str | list[str] | ParamSpec
 
 
 class Workflow(BaseModel):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import io
 import sys
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_serializer
 
@@ -129,18 +129,16 @@ class RunInterrupted(_Event):
 
 
 Event = Annotated[
-    Union[
-        RunStarted,
-        NodeStarted,
-        NodeProgress,
-        NodeCached,
-        NodeSkipped,
-        NodeFinished,
-        NodeFailed,
-        RunFinished,
-        RunFailed,
-        RunInterrupted,
-    ],
+    RunStarted
+    | NodeStarted
+    | NodeProgress
+    | NodeCached
+    | NodeSkipped
+    | NodeFinished
+    | NodeFailed
+    | RunFinished
+    | RunFailed
+    | RunInterrupted,
     Field(discriminator="type"),
 ]
 

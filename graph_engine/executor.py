@@ -124,7 +124,7 @@ def _output_values(spec: NodeSpec, result: Any) -> dict[str, Any]:
             )
         values = dict(result)
     elif isinstance(result, tuple) and len(result) == len(outputs):
-        values = {output.name: value for output, value in zip(outputs, result)}
+        values = {output.name: value for output, value in zip(outputs, result, strict=True)}
     else:
         raise NodeOutputError(
             f"returned {summarize(result)}; expected a tuple or dict of {len(outputs)} values "
@@ -309,7 +309,9 @@ class _Run:
             preview=preview,
         )
 
-    def explain(self, node_id: str, status: NodeStatus, reason: Reason, message: str, duration: float | None = None) -> None:
+    def explain(
+        self, node_id: str, status: NodeStatus, reason: Reason, message: str, duration: float | None = None
+    ) -> None:
         self.explanations[node_id] = NodeExplanation(
             node_id=node_id,
             node_type=self.nodes[node_id].spec.name,
@@ -328,8 +330,13 @@ class _Run:
             node = self.nodes[node_id]
             spec = node.spec
             self.signatures[node_id] = (spec.name, node.constants, None)
-            upstream = {name: (keys[link.node], link.output) for name, link in node.links.items()}
-            if any(producer_key is None for producer_key, _ in upstream.values()):
+            upstream: dict[str, tuple[str, str]] = {}
+            for name, link in node.links.items():
+                producer_key = keys[link.node]
+                if producer_key is None:
+                    break
+                upstream[name] = (producer_key, link.output)
+            if len(upstream) < len(node.links):
                 keys[node_id] = None  # a producer failed its fingerprint: this node will be blocked
                 continue
             if not spec.cacheable:
@@ -410,7 +417,9 @@ class _Run:
                 self.explain(node_id, NodeStatus.CACHED, Reason.CACHED, "in the cache (not needed by this run)")
                 self.emit(NodeCached, node_id=node_id, node_type=spec_name)
             else:
-                self.explain(node_id, NodeStatus.SKIPPED, Reason.NOT_NEEDED, "not needed: its consumers come from the cache")
+                self.explain(
+                    node_id, NodeStatus.SKIPPED, Reason.NOT_NEEDED, "not needed: its consumers come from the cache"
+                )
                 self.emit(NodeSkipped, node_id=node_id, node_type=spec_name, reason="not_needed")
             return True
         cause = self.blocking_cause(node)
@@ -561,7 +570,9 @@ class _Run:
             )
         elif self.failures or self.poisoned:
             status = "failed"
-            self.emit(RunFailed, duration_s=duration, failed_nodes=list(self.failures), outputs=list(outputs), files=files)
+            self.emit(
+                RunFailed, duration_s=duration, failed_nodes=list(self.failures), outputs=list(outputs), files=files
+            )
         else:
             status = "success"
             counts = {NodeStatus.RAN: 0, NodeStatus.CACHED: 0}

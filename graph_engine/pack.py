@@ -48,6 +48,4 @@ class NodePack:
         object.__setattr__(self, "resources", MappingProxyType(dict(resources or {})))
 
 
-CORE_PACK = NodePack(
-    "core", types=PRIMITIVE_TYPES, builtin=True, description="The engine's primitive socket types."
-)
+CORE_PACK = NodePack("core", types=PRIMITIVE_TYPES, builtin=True, description="The engine's primitive socket types.")

@@ -216,16 +216,13 @@ class Registry:
         types = []
         for target in sorted(self._types.values(), key=lambda item: item.name):
             entry = target.to_json()
-            entry["accepts"] = sorted(
-                source.name for source in self._types.values() if is_compatible(source, target)
-            )
+            entry["accepts"] = sorted(source.name for source in self._types.values() if is_compatible(source, target))
             types.append(entry)
         return {
             "types": types,
             "nodes": [self._nodes[name].to_json() for name in sorted(self._nodes)],
             "packs": [
-                {"name": pack.name, "description": pack.description, "builtin": pack.builtin}
-                for pack in self.packs
+                {"name": pack.name, "description": pack.description, "builtin": pack.builtin} for pack in self.packs
             ],
             "problems": [problem.to_json() for problem in self.problems],
         }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from graph_engine.types import ConstantError, EnumType, SocketType
 
@@ -71,10 +71,22 @@ class Description:
 
 
 @dataclass(frozen=True)
-class OutputName:
-    """Names an output; usually written through `Out[Type, "name"]`."""
+class Out:
+    """Names a node's single output: `-> Out[int, "sum"]`.
+
+    `Out[T, "name"]` is shorthand for `Annotated[T, Out("name")]`; static type checkers
+    only understand the long form (they read the string as a forward reference).
+    """
 
     name: str
+
+    def __class_getitem__(cls, params: Any) -> Any:
+        if not (isinstance(params, tuple) and len(params) == 2 and isinstance(params[1], str)):
+            raise TypeError('write Out[Type, "output_name"]')
+        hint, name = params
+        if isinstance(hint, SocketType):  # Annotated needs a type first
+            return Annotated[object, hint, cls(name)]
+        return Annotated[hint, cls(name)]
 
 
 @dataclass(frozen=True)

@@ -113,9 +113,7 @@ class FloatType(SocketType):
             number = float(value)
             if math.isfinite(number):
                 return number
-        raise ConstantError(
-            f"expected a finite number, got {describe_value(value)}", "FLOAT", describe_value(value)
-        )
+        raise ConstantError(f"expected a finite number, got {describe_value(value)}", "FLOAT", describe_value(value))
 
     def parse_text(self, text: str) -> float:
         try:
@@ -156,9 +154,7 @@ class BooleanType(SocketType):
     def check_constant(self, value: Any) -> bool:
         if isinstance(value, bool):
             return value
-        raise ConstantError(
-            f"expected true or false, got {describe_value(value)}", "BOOLEAN", describe_value(value)
-        )
+        raise ConstantError(f"expected true or false, got {describe_value(value)}", "BOOLEAN", describe_value(value))
 
     def parse_text(self, text: str) -> bool:
         word = text.strip().lower()
@@ -166,9 +162,7 @@ class BooleanType(SocketType):
             return True
         if word in _FALSE_WORDS:
             return False
-        raise ConstantError(
-            f"expected true/false (or yes/no, 1/0), got {text!r}", "BOOLEAN", repr(text)
-        )
+        raise ConstantError(f"expected true/false (or yes/no, 1/0), got {text!r}", "BOOLEAN", repr(text))
 
 
 @dataclass(frozen=True)

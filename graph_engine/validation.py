@@ -117,9 +117,7 @@ class _Checker:
             return None
         return node_id, input_spec
 
-    def coerce(
-        self, value: Any, as_text: bool, node_id: str, input_spec: InputSpec, label: str, location: str
-    ) -> Any:
+    def coerce(self, value: Any, as_text: bool, node_id: str, input_spec: InputSpec, label: str, location: str) -> Any:
         """The canonical value of a param/override for one target, or MISSING after reporting."""
         try:
             if as_text:
@@ -160,9 +158,7 @@ class _Checker:
             resolved[name] = targets
         return resolved
 
-    def assignments(
-        self, overrides: Mapping[str, Any], as_text: bool
-    ) -> dict[tuple[str, str], Any]:
+    def assignments(self, overrides: Mapping[str, Any], as_text: bool) -> dict[tuple[str, str], Any]:
         """Constant values set by param defaults and overrides, by (node id, input name)."""
         params = self.param_targets()
         assigned: dict[tuple[str, str], Any] = {}
@@ -306,9 +302,7 @@ class _Checker:
     def check_outputs(self) -> tuple[str, ...]:
         for name, link in self.workflow.outputs.items():
             self.check_link("", None, link, f"outputs.{name}")
-        output_nodes = tuple(
-            node_id for node_id, spec in self.specs.items() if spec is not None and spec.output_node
-        )
+        output_nodes = tuple(node_id for node_id, spec in self.specs.items() if spec is not None and spec.output_node)
         if not self.workflow.outputs and not output_nodes:
             self.add(
                 IssueCode.NO_OUTPUTS,

@@ -26,7 +26,7 @@ def load_registry(args: argparse.Namespace) -> Registry:
 
 
 def parse_assignment(text: str) -> tuple[str, str]:
-    """"NAME=VALUE" -> (NAME, VALUE); used as an argparse type, so errors exit with code 2."""
+    """ "NAME=VALUE" -> (NAME, VALUE); used as an argparse type, so errors exit with code 2."""
     name, equals, value = text.partition("=")
     if not equals or not name.strip():
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")

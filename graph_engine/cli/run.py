@@ -26,9 +26,8 @@ from graph_engine.cli.progress import progress_printer
 from graph_engine.document import Workflow, load_workflow
 from graph_engine.events import Event
 from graph_engine.executor import Executor, RunResult
-from graph_engine.issues import WorkflowValidationError
+from graph_engine.issues import ValidationIssue, WorkflowValidationError
 from graph_engine.values import summarize
-
 
 HELP = "run a workflow (or a sweep of variants) and print its outputs"
 
@@ -64,7 +63,7 @@ def variants(sweeps: list[tuple[str, str]]) -> list[dict[str, str]]:
     """Every combination of the swept values (one empty variant without sweeps)."""
     names = [name for name, _ in sweeps]
     choices = [split_values(values) for _, values in sweeps]
-    return [dict(zip(names, combination)) for combination in itertools.product(*choices)]
+    return [dict(zip(names, combination, strict=True)) for combination in itertools.product(*choices)]
 
 
 @contextmanager
@@ -92,7 +91,9 @@ def print_result(result: RunResult, stream: TextIO, explain: bool) -> None:
     for path in result.files:
         print(f"wrote {path}", file=stream)
     for failure in result.failures.values():
-        print(f"node {failure.node_id} ({failure.node_type}) failed: {failure.error_type}: {failure.message}", file=stream)
+        print(
+            f"node {failure.node_id} ({failure.node_type}) failed: {failure.error_type}: {failure.message}", file=stream
+        )
     if explain:
         print(result.explain(), file=stream)
 
@@ -115,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     executor.cache.enabled = not args.no_cache
     runs = [{**dict(args.assignments), **variant} for variant in variants(args.sweep)]
     # Check every variant before running any: a typo in the last value should not cost a sweep.
-    problems = []
+    problems: list[ValidationIssue] = []
     for params in runs:
         try:
             executor.validate(workflow, params, params_as_text=True)

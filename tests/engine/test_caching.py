@@ -37,7 +37,11 @@ def test_changing_one_constant_reruns_exactly_that_node_and_its_descendants(exec
 
 
 def test_identical_subgraphs_share_results_across_workflows(executor: Executor) -> None:
-    executor.run(workflow({"a": ("Const", {"value": 5}), "b": ("Add", {"x": link("a", "value"), "y": 1})}, {"o": link("b", "sum")}))
+    executor.run(
+        workflow(
+            {"a": ("Const", {"value": 5}), "b": ("Add", {"x": link("a", "value"), "y": 1})}, {"o": link("b", "sum")}
+        )
+    )
     other = workflow(
         {
             "five": ("Const", {"value": 5}),
@@ -64,7 +68,9 @@ def test_node_version_is_part_of_the_key(executor: Executor, tmp_path: Path) -> 
 
     document = workflow({"a": ("Const", {"value": 1})}, {"o": link("a", "value")})
     executor.run(document)
-    upgraded = Executor(Registry([NodePack("v2", nodes=[ConstV2], builtin=True)]), cache=executor.cache, output_dir=tmp_path)
+    upgraded = Executor(
+        Registry([NodePack("v2", nodes=[ConstV2], builtin=True)]), cache=executor.cache, output_dir=tmp_path
+    )
     result = upgraded.run(document)
     assert result.ran == ["a"] and result.outputs == {"o": 100}
 
@@ -72,7 +78,10 @@ def test_node_version_is_part_of_the_key(executor: Executor, tmp_path: Path) -> 
 def test_file_reading_node_follows_content_not_mtime(executor: Executor, tmp_path: Path) -> None:
     source = tmp_path / "in.txt"
     source.write_text("hello")
-    document = workflow({"r": ("ReadText", {"path": str(source)}), "c": ("Concat", {"a": link("r", "text"), "b": "!"})}, {"o": link("c", "text")})
+    document = workflow(
+        {"r": ("ReadText", {"path": str(source)}), "c": ("Concat", {"a": link("r", "text"), "b": "!"})},
+        {"o": link("c", "text")},
+    )
     assert executor.run(document).outputs == {"o": "hello!"}
 
     stat = source.stat()

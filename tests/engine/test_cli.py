@@ -24,7 +24,12 @@ def environment() -> dict[str, str]:
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "graph_engine", *args], cwd=cwd, env=environment(), capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "graph_engine", *args],
+        cwd=cwd,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -40,8 +45,13 @@ def files(tmp_path: Path) -> Path:
             {"total": link("b", "sum")},
             params={"y": "b.y"},
         ),
-        "fail.json": workflow({"f": ("Fail", {"x": 1}), "ok": ("Const", {"value": 3})}, {"f": link("f", "value"), "ok": link("ok", "value")}),
-        "bad.json": workflow({"a": ("Cnst", {"value": 1}), "b": ("Add", {"x": link("zz", "value")})}, {"o": link("b", "sum")}),
+        "fail.json": workflow(
+            {"f": ("Fail", {"x": 1}), "ok": ("Const", {"value": 3})},
+            {"f": link("f", "value"), "ok": link("ok", "value")},
+        ),
+        "bad.json": workflow(
+            {"a": ("Cnst", {"value": 1}), "b": ("Add", {"x": link("zz", "value")})}, {"o": link("b", "sum")}
+        ),
         "slow.json": workflow({"s": ("Sleep", {"x": 1, "seconds": 60.0, "steps": 6000})}, {"s": link("s", "value")}),
     }
     for name, document in documents.items():
@@ -50,10 +60,31 @@ def files(tmp_path: Path) -> Path:
 
 
 def test_run_with_params_events_and_sweep(files: Path) -> None:
-    done = cli("run", "sum.json", *PACK, "--set", "a.value=10", "--sweep", "y=1,2,3", "--events", "events.jsonl", "--output-dir", "out", cwd=files)
+    done = cli(
+        "run",
+        "sum.json",
+        *PACK,
+        "--set",
+        "a.value=10",
+        "--sweep",
+        "y=1,2,3",
+        "--events",
+        "events.jsonl",
+        "--output-dir",
+        "out",
+        cwd=files,
+    )
     assert done.returncode == 0, done.stderr
-    assert [line for line in done.stdout.splitlines() if line.startswith("total:")] == ["total: 11", "total: 12", "total: 13"]
-    assert sorted(path.name for path in (files / "out").iterdir()) == ["note_00001.txt", "note_00002.txt", "note_00003.txt"]
+    assert [line for line in done.stdout.splitlines() if line.startswith("total:")] == [
+        "total: 11",
+        "total: 12",
+        "total: 13",
+    ]
+    assert sorted(path.name for path in (files / "out").iterdir()) == [
+        "note_00001.txt",
+        "note_00002.txt",
+        "note_00003.txt",
+    ]
     events = [parse_event(line) for line in (files / "events.jsonl").read_text().splitlines()]
     runs = [event.run_id for event in events if event.type == "run_started"]
     assert len(runs) == 3 and events[-1].type == "run_finished"
@@ -79,7 +110,9 @@ def in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str
     return code, captured.out, captured.err
 
 
-def test_invalid_workflows_and_arguments_exit_2(files: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_invalid_workflows_and_arguments_exit_2(
+    files: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(files)
     code, _, err = in_process(capsys, "validate", "bad.json", *PACK, "--set", "nope=1")
     assert code == 2
@@ -110,7 +143,7 @@ def test_interrupt_exits_130(files: Path) -> None:
             if "s (Sleep) running" in line:
                 break
         process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=60)
+        _, stderr = process.communicate(timeout=60)
     finally:
         process.kill()
     assert process.returncode == 130

@@ -1,6 +1,6 @@
 """The @node decorator: annotations become input/output specs, bad definitions fail early."""
 
-from typing import Annotated, Literal, NamedTuple, Optional
+from typing import Annotated, Literal, NamedTuple
 
 import pytest
 
@@ -46,7 +46,7 @@ def test_socket_types_optional_inputs_and_default_output_names() -> None:
     @node
     def Pick(
         ctx: Context,
-        vec: Optional[Vec],
+        vec: Vec | None,
         sampler: Annotated[str, SAMPLER] = "euler",
         weight: Annotated[float, Range(0.0, 1.0, step=0.1), Description("how much")] = 0.5,
         label: Annotated[str, Choices("a", "b"), Multiline("type here")] = "a",
@@ -59,6 +59,14 @@ def test_socket_types_optional_inputs_and_default_output_names() -> None:
     assert weight.description == "how much" and weight.range.step == 0.1 and weight.type == FLOAT
     assert label.choices == ("a", "b") and label.placeholder == "type here"
     assert Pick.outputs[0].name == "vec"  # named after the type
+
+
+def test_output_name_long_form_for_type_checkers() -> None:
+    @node
+    def Named(x: int) -> Annotated[int, Out("doubled"), Description("twice x")]:
+        return 2 * x
+
+    assert [(out.name, out.type, out.description) for out in Named.outputs] == [("doubled", INT, "twice x")]
 
 
 def test_spec_exports_json_schema() -> None:

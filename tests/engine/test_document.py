@@ -90,7 +90,10 @@ def test_migrations_upgrade_step_by_step() -> None:
     migrations = Migrations(current=1, steps={0: zero_to_one}, oldest=0)
     old = {
         "schema_version": 0,
-        "graph": {"a": {"type": "Const", "inputs": {"value": 1}}, "b": {"type": "Add", "inputs": {"x": ["a", "value"]}}},
+        "graph": {
+            "a": {"type": "Const", "inputs": {"value": 1}},
+            "b": {"type": "Add", "inputs": {"x": ["a", "value"]}},
+        },
         "outputs": {"b": {"from": "b", "output": "sum"}},
     }
     upgraded = load_workflow(old, migrations)
@@ -109,4 +112,3 @@ def test_published_schema_matches_the_model() -> None:
     schema = json.loads(SCHEMA_FILE.read_text())
     assert schema["required"] == ["schema_version", "nodes"]
     assert "Link" in schema["$defs"] and schema["additionalProperties"] is False
-

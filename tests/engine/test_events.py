@@ -3,6 +3,7 @@
 import base64
 import io
 import json
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ def test_event_stream_of_a_run(executor: Executor) -> None:
     ]
     assert [event.seq for event in events] == list(range(len(events)))
     assert all(event.run_id == "r1" and event.schema_version == EVENT_SCHEMA_VERSION for event in events)
-    assert all(earlier.time <= later.time for earlier, later in zip(events, events[1:]))
+    assert all(earlier.time <= later.time for earlier, later in pairwise(events))
     assert [(event.value, event.total) for event in events if event.type == "node_progress"] == [(1, 3), (2, 3), (3, 3)]
     assert events[2].outputs == {"value": "1"} and events[0].nodes == ["a", "boom", "s", "after"]
 
@@ -54,7 +55,9 @@ def test_event_stream_of_a_run(executor: Executor) -> None:
 
 def test_events_round_trip_through_json(executor: Executor) -> None:
     events: list[Any] = []
-    executor.run(workflow({"boom": ("Fail", {"x": 1}), "save": ("SaveText", {"text": "x"})}, {}), on_event=events.append)
+    executor.run(
+        workflow({"boom": ("Fail", {"x": 1}), "save": ("SaveText", {"text": "x"})}, {}), on_event=events.append
+    )
     for event in events:
         text = event.model_dump_json()
         assert parse_event(text) == event
@@ -87,5 +90,7 @@ def test_a_failing_listener_does_not_break_the_run(executor: Executor) -> None:
         raise ValueError("listener bug")
 
     seen: list[Any] = []
-    result = executor.run(workflow({"a": ("Const", {"value": 1})}, {"v": link("a", "value")}), on_event=[broken, seen.append])
+    result = executor.run(
+        workflow({"a": ("Const", {"value": 1})}, {"v": link("a", "value")}), on_event=[broken, seen.append]
+    )
     assert result.ok and seen[-1].type == "run_finished"

@@ -145,7 +145,11 @@ def test_keyboard_interrupt_in_a_node_ends_the_run_as_interrupted(tmp_path: Path
         raise KeyboardInterrupt
 
     executor = Executor(Registry([PACK, NodePack("k", nodes=[CtrlC], builtin=True)]), output_dir=tmp_path)
-    result = executor.run(workflow({"c": ("CtrlC", {"x": 1}), "d": ("Const", {"value": 2})}, {"c": link("c", "v"), "d": link("d", "value")}))
+    result = executor.run(
+        workflow(
+            {"c": ("CtrlC", {"x": 1}), "d": ("Const", {"value": 2})}, {"c": link("c", "v"), "d": link("d", "value")}
+        )
+    )
     assert result.status == "interrupted"
     assert result.explanations["c"].status is NodeStatus.INTERRUPTED
 
@@ -176,7 +180,9 @@ def test_context_gives_device_ids_and_seeded_rngs(tmp_path: Path) -> None:
         seen.update(device=ctx.device, run=ctx.run_id, node=ctx.node_id, workflow=ctx.workflow)
         return float(ctx.rng(seed).random())
 
-    executor = Executor(Registry([NodePack("i", nodes=[Inspect], builtin=True)]), cache=ResultCache(), device="cpu", output_dir=tmp_path)
+    executor = Executor(
+        Registry([NodePack("i", nodes=[Inspect], builtin=True)]), cache=ResultCache(), device="cpu", output_dir=tmp_path
+    )
     document = workflow({"i": ("Inspect", {"seed": 3})}, {"v": link("i", "v")}, params={"seed": "i.seed"})
     first = executor.run(document, {"seed": 4}, run_id="run-1")
     executor.cache.clear()

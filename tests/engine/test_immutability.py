@@ -51,7 +51,9 @@ def ZeroWeights(linear: Linear) -> Out[float, "total"]:
     return 0.0
 
 
-PACK = NodePack("t", types=[TENSOR, LINEAR], nodes=[Zeros, AddOneInPlace, AddOne, Total, MakeLinear, ZeroWeights], builtin=True)
+PACK = NodePack(
+    "t", types=[TENSOR, LINEAR], nodes=[Zeros, AddOneInPlace, AddOne, Total, MakeLinear, ZeroWeights], builtin=True
+)
 
 
 @pytest.fixture
@@ -73,7 +75,10 @@ def test_in_place_modification_fails_the_offender_and_protects_the_cache(executo
     message = result.failures["bad"].message
     assert "'bad' modified its input 'tensor' (from zeros.tensor) in place" in message and "clone()" in message
     assert result.explanations["good"].status is NodeStatus.SKIPPED  # it would have read a corrupt value
-    clean = workflow({"zeros": ("Zeros", {"n": 3}), "good": ("Total", {"tensor": link("zeros", "tensor")})}, {"good": link("good", "total")})
+    clean = workflow(
+        {"zeros": ("Zeros", {"n": 3}), "good": ("Total", {"tensor": link("zeros", "tensor")})},
+        {"good": link("good", "total")},
+    )
     rerun = executor.run(clean)
     assert set(rerun.ran) == {"zeros", "good"}  # the corrupt cache entry was dropped
     assert rerun.outputs == {"good": 0.0}
@@ -81,7 +86,11 @@ def test_in_place_modification_fails_the_offender_and_protects_the_cache(executo
 
 def test_copying_consumers_are_fine(executor: Executor) -> None:
     document = workflow(
-        {"zeros": ("Zeros", {"n": 3}), "one": ("AddOne", {"tensor": link("zeros", "tensor")}), "total": ("Total", {"tensor": link("one", "tensor")})},
+        {
+            "zeros": ("Zeros", {"n": 3}),
+            "one": ("AddOne", {"tensor": link("zeros", "tensor")}),
+            "total": ("Total", {"tensor": link("one", "tensor")}),
+        },
         {"total": link("total", "total")},
     )
     assert executor.run(document).outputs == {"total": 3.0}

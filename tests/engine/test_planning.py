@@ -45,7 +45,12 @@ def test_order_depends_on_ids_and_links_not_on_file_order(registry: Registry) ->
 def test_long_chains_run_without_recursion(registry: Registry, tmp_path: Path) -> None:
     count = 3000
     nodes = {"n0": ("Const", {"value": 0})}
-    nodes.update({f"n{index}": ("Add", {"x": link(f"n{index - 1}", "sum" if index > 1 else "value"), "y": 1}) for index in range(1, count)})
+    nodes.update(
+        {
+            f"n{index}": ("Add", {"x": link(f"n{index - 1}", "sum" if index > 1 else "value"), "y": 1})
+            for index in range(1, count)
+        }
+    )
     # every node an output: the worst case for pruning
     document = workflow(nodes, {f"o{index}": link(f"n{index}", "sum") for index in range(1, count)})
     executor = Executor(registry, cache=ResultCache(), output_dir=tmp_path)

@@ -41,7 +41,9 @@ def random_dags(draw: st.DrawFn) -> dict[str, Any]:
             nodes[node_id] = (kind, inputs)
     chosen = draw(st.lists(st.sampled_from(sorted(nodes)), min_size=1, unique=True))
     outputs = {
-        f"out_{node_id}": link(node_id, {"Const": "value", "Add": "sum", "Fail": "value", "Clock": "ns"}[nodes[node_id][0]])
+        f"out_{node_id}": link(
+            node_id, {"Const": "value", "Add": "sum", "Fail": "value", "Clock": "ns"}[nodes[node_id][0]]
+        )
         for node_id in chosen
     }
     return workflow(nodes, outputs)
@@ -91,11 +93,16 @@ def test_cached_runs_give_the_same_outputs_as_uncached_ones(document: dict[str, 
 
 @SETTINGS
 @given(document=random_dags(), data=st.data())
-def test_changing_one_constant_reruns_only_its_descendants(document: dict[str, Any], data: st.DataObject, tmp_path: Path) -> None:
+def test_changing_one_constant_reruns_only_its_descendants(
+    document: dict[str, Any], data: st.DataObject, tmp_path: Path
+) -> None:
     consts = sorted(node_id for node_id, entry in document["nodes"].items() if entry["type"] == "Const")
     changed = data.draw(st.sampled_from(consts))
     edited = {**document, "nodes": {**document["nodes"]}}
-    edited["nodes"][changed] = {"type": "Const", "inputs": {"value": document["nodes"][changed]["inputs"]["value"] + 100}}
+    edited["nodes"][changed] = {
+        "type": "Const",
+        "inputs": {"value": document["nodes"][changed]["inputs"]["value"] + 100},
+    }
 
     executor = fresh_executor(tmp_path)
     executor.run(document)

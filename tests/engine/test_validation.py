@@ -9,7 +9,9 @@ from graph_engine import Registry, ValidationIssue, WorkflowValidationError, loa
 from graph_engine.validation import validate_workflow
 
 
-def issues(registry: Registry, document: dict[str, Any], params: dict[str, Any] | None = None, text: bool = False) -> list[ValidationIssue]:
+def issues(
+    registry: Registry, document: dict[str, Any], params: dict[str, Any] | None = None, text: bool = False
+) -> list[ValidationIssue]:
     with pytest.raises(WorkflowValidationError) as caught:
         validate_workflow(load_workflow(document), registry, params, params_as_text=text)
     return caught.value.issues
@@ -26,7 +28,9 @@ OUT = {"out": link("a", "value")}
 
 def test_valid_workflow_compiles_with_defaults_filled(registry: Registry) -> None:
     compiled = validate_workflow(
-        load_workflow(workflow({"a": ("Const", {"value": 1}), "b": ("Add", {"x": link("a", "value")})}, {"o": link("b", "sum")})),
+        load_workflow(
+            workflow({"a": ("Const", {"value": 1}), "b": ("Add", {"x": link("a", "value")})}, {"o": link("b", "sum")})
+        ),
         registry,
     )
     assert compiled.nodes["b"].constants == {"y": 0}
@@ -65,11 +69,19 @@ def test_link_to_missing_output(registry: Registry) -> None:
 def test_type_mismatch_names_both_types(registry: Registry) -> None:
     document = workflow({"a": ("Concat", {"a": "x"}), "b": ("Add", {"x": link("a", "text")})}, {"o": link("b", "sum")})
     issue = only(registry, document)
-    assert (issue.code.value, issue.node_id, issue.input, issue.expected, issue.got) == ("type_mismatch", "b", "x", "INT", "STRING")
+    assert (issue.code.value, issue.node_id, issue.input, issue.expected, issue.got) == (
+        "type_mismatch",
+        "b",
+        "x",
+        "INT",
+        "STRING",
+    )
 
 
 def test_int_output_may_feed_a_float_input(registry: Registry) -> None:
-    document = workflow({"a": ("Const", {"value": 1}), "s": ("Scale", {"x": link("a", "value")})}, {"o": link("s", "value")})
+    document = workflow(
+        {"a": ("Const", {"value": 1}), "s": ("Scale", {"x": link("a", "value")})}, {"o": link("s", "value")}
+    )
     validate_workflow(load_workflow(document), registry)
 
 
@@ -154,7 +166,12 @@ def test_param_values_are_coerced_from_text_by_the_target_type(registry: Registr
     assert compiled.nodes["a"].constants["value"] == 7
     assert compiled.workflow.nodes["a"].inputs["value"] == 7  # written into the document that runs
     assert document.nodes["a"].inputs["value"] == 1  # the original is untouched
-    issue = only(registry, workflow({"a": ("Const", {"value": 1})}, OUT, params={"v": "a.value"}), params={"v": "seven"}, text=True)
+    issue = only(
+        registry,
+        workflow({"a": ("Const", {"value": 1})}, OUT, params={"v": "a.value"}),
+        params={"v": "seven"},
+        text=True,
+    )
     assert (issue.code.value, issue.node_id, issue.input, issue.location) == ("wrong_type", "a", "value", "params.v")
 
 

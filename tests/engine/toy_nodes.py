@@ -57,7 +57,9 @@ def DivMod(a: int, b: Annotated[int, Range(1, None)] = 1) -> DivModOut:
 
 
 @node(category="text")
-def Concat(ctx: Context, a: str, b: Annotated[str, Multiline()] = "", mode: Literal["plain", "upper"] = "plain") -> Out[str, "text"]:
+def Concat(
+    ctx: Context, a: str, b: Annotated[str, Multiline()] = "", mode: Literal["plain", "upper"] = "plain"
+) -> Out[str, "text"]:
     """Join two strings."""
     text = a + b
     return text.upper() if mode == "upper" else text
