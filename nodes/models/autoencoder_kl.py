@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .activations import activation, check_activation
+from .activations import check_activation
 from .attention import SpatialSelfAttention
 from .base import ConfiguredModel
 from .config import ModelConfig, require_choice

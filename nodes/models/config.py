@@ -80,8 +80,6 @@ def per_block(owner: str, key: str, value: Any, num_blocks: int) -> tuple[Any, .
     """Expand a scalar into one value per block, or check a per-block sequence's length."""
     if isinstance(value, tuple):
         if len(value) != num_blocks:
-            raise ValueError(
-                f"{owner} config: {key} has {len(value)} entries, expected one per block ({num_blocks})"
-            )
+            raise ValueError(f"{owner} config: {key} has {len(value)} entries, expected one per block ({num_blocks})")
         return value
     return (value,) * num_blocks

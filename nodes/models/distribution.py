@@ -12,7 +12,8 @@ class DiagonalGaussianDistribution:
     def __init__(self, moments: Tensor) -> None:
         if moments.ndim < 2 or moments.shape[1] % 2 != 0:
             raise ValueError(
-                f"VAE moments must have an even channel count (mean and logvar stacked), got shape {tuple(moments.shape)}"
+                "VAE moments must have an even channel count (mean and logvar stacked), "
+                f"got shape {tuple(moments.shape)}"
             )
         self.mean, logvar = moments.chunk(2, dim=1)
         # Clamped as in LDM so exp() stays finite for untrained or extreme encoders.

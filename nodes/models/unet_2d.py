@@ -131,7 +131,9 @@ class UNet2DModel(ConfiguredModel[UNet2DConfig]):
         )
 
         # The mid attention's norm: its own group count if set, none at all next to scale-shift resnets.
-        mid_groups = cfg.attn_norm_num_groups or (cfg.norm_num_groups if cfg.resnet_time_scale_shift == "default" else None)
+        mid_groups = cfg.attn_norm_num_groups or (
+            cfg.norm_num_groups if cfg.resnet_time_scale_shift == "default" else None
+        )
         self.mid_block = (
             MidBlock(
                 channels[-1],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -101,7 +101,9 @@ class UNet2DConditionConfig(ModelConfig):
                 "attention_head_dim (a historical naming quirk, diffusers issue #2011)"
             )
         only_cross = self.only_cross_attention
-        require_choice(_OWNER, "only_cross_attention", any(only_cross) if isinstance(only_cross, tuple) else only_cross, (False,))
+        require_choice(
+            _OWNER, "only_cross_attention", any(only_cross) if isinstance(only_cross, tuple) else only_cross, (False,)
+        )
         for key, allowed in (
             ("dual_cross_attention", (False,)),
             ("encoder_hid_dim", (None,)),
@@ -133,6 +135,8 @@ class UNet2DConditionConfig(ModelConfig):
             )
         for key in ("attention_head_dim", "cross_attention_dim", "layers_per_block", "transformer_layers_per_block"):
             per_block(_OWNER, key, getattr(self, key), blocks)
+        if self.reverse_transformer_layers_per_block is not None:
+            per_block(_OWNER, "reverse_transformer_layers_per_block", self.reverse_transformer_layers_per_block, blocks)
         nested = isinstance(self.transformer_layers_per_block, tuple) and any(
             isinstance(count, tuple) for count in self.transformer_layers_per_block
         )
@@ -147,7 +151,9 @@ def _per_layer(counts: LayerCounts, num_layers: int) -> tuple[int, ...]:
     if isinstance(counts, int):
         return (counts,) * num_layers
     if len(counts) != num_layers:
-        raise ValueError(f"{_OWNER} config: {counts} gives transformer depths for {len(counts)} layers, not {num_layers}")
+        raise ValueError(
+            f"{_OWNER} config: {counts} gives transformer depths for {len(counts)} layers, not {num_layers}"
+        )
     return counts
 
 
@@ -172,7 +178,9 @@ class UNet2DConditionModel(ConfiguredModel[UNet2DConditionConfig]):
         groups = cfg.norm_num_groups
         assert groups is not None  # checked by the config
 
-        self.conv_in = nn.Conv2d(cfg.in_channels, channels[0], cfg.conv_in_kernel, padding=(cfg.conv_in_kernel - 1) // 2)
+        self.conv_in = nn.Conv2d(
+            cfg.in_channels, channels[0], cfg.conv_in_kernel, padding=(cfg.conv_in_kernel - 1) // 2
+        )
         self.time_embedding = TimestepEmbedding(
             channels[0],
             time_dim,
@@ -213,7 +221,9 @@ class UNet2DConditionModel(ConfiguredModel[UNet2DConditionConfig]):
         self.down_blocks = nn.ModuleList()
         for i, kind in enumerate(cfg.down_block_types):
             attention = (
-                transformers(heads[i], _per_layer(depths[i], layers[i]), context_dims[i]) if kind == _CROSS_DOWN else None
+                transformers(heads[i], _per_layer(depths[i], layers[i]), context_dims[i])
+                if kind == _CROSS_DOWN
+                else None
             )
             self.down_blocks.append(
                 DownBlock(
@@ -276,11 +286,15 @@ class UNet2DConditionModel(ConfiguredModel[UNet2DConditionConfig]):
         *,
         added_cond_kwargs: Mapping[str, Tensor] | None = None,
         timestep_cond: Tensor | None = None,
+        down_block_additional_residuals: Sequence[Tensor] | None = None,
+        mid_block_additional_residual: Tensor | None = None,
     ) -> Tensor:
         """Model output for `sample` (B, C, H, W) at `timestep` given text `encoder_hidden_states` (B, T, D).
 
         SDXL (`addition_embed_type` "text_time") needs `added_cond_kwargs` with "text_embeds" (the pooled
         text embedding, (B, D_pooled)) and "time_ids" (B, 6); LCM's guidance embedding goes in `timestep_cond`.
+        ControlNet outputs are added to the skip connections (one residual per skip, shallowest first)
+        and to the middle block's output.
         """
         cfg = self.config
         if cfg.center_input_sample:
@@ -296,8 +310,17 @@ class UNet2DConditionModel(ConfiguredModel[UNet2DConditionConfig]):
         for down in self.down_blocks:
             x, block_skips = down(x, emb, encoder_hidden_states)
             skips.extend(block_skips)
+        if down_block_additional_residuals is not None:
+            if len(down_block_additional_residuals) != len(skips):
+                raise ValueError(
+                    f"{_OWNER}: got {len(down_block_additional_residuals)} down-block residuals, "
+                    f"expected one per skip connection ({len(skips)})"
+                )
+            skips = [skip + residual for skip, residual in zip(skips, down_block_additional_residuals, strict=True)]
         if self.mid_block is not None:
             x = self.mid_block(x, emb, encoder_hidden_states)
+        if mid_block_additional_residual is not None:
+            x = x + mid_block_additional_residual
         for up in self.up_blocks:
             count = len(up.resnets)
             block_skips, skips = skips[-count:], skips[:-count]
@@ -326,7 +349,10 @@ class UNet2DConditionModel(ConfiguredModel[UNet2DConditionConfig]):
         text_embeds, time_ids = added_cond_kwargs["text_embeds"], added_cond_kwargs["time_ids"]
         assert cfg.addition_time_embed_dim is not None  # checked by the config
         time_features = sinusoidal_embedding(
-            time_ids.flatten(), cfg.addition_time_embed_dim, flip_sin_to_cos=cfg.flip_sin_to_cos, freq_shift=cfg.freq_shift
+            time_ids.flatten(),
+            cfg.addition_time_embed_dim,
+            flip_sin_to_cos=cfg.flip_sin_to_cos,
+            freq_shift=cfg.freq_shift,
         ).reshape(text_embeds.shape[0], -1)
         width = text_embeds.shape[-1] + time_features.shape[-1]
         if width != cfg.projection_class_embeddings_input_dim:

@@ -70,7 +70,9 @@ class MidBlock(nn.Module):
     ) -> None:
         super().__init__()
         self.resnets = nn.ModuleList(resnet.block(channels, channels) for _ in range(num_layers + 1))
-        self.attentions = nn.ModuleList(attention(channels, i) for i in range(num_layers)) if attention is not None else None
+        self.attentions = (
+            nn.ModuleList(attention(channels, i) for i in range(num_layers)) if attention is not None else None
+        )
 
     def forward(self, x: Tensor, temb: Tensor | None = None, context: Tensor | None = None) -> Tensor:
         x = self.resnets[0](x, temb)

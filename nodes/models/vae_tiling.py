@@ -42,7 +42,9 @@ def _cross_fade(previous: Tensor, tile: Tensor, extent: int, dim: int) -> Tensor
     shape = [1, 1, 1, 1]
     shape[dim] = extent
     weight = (torch.arange(extent, device=tile.device, dtype=torch.float32) / extent).to(tile.dtype).view(shape)
-    head = previous.narrow(dim, previous.shape[dim] - extent, extent) * (1 - weight) + tile.narrow(dim, 0, extent) * weight
+    head = (
+        previous.narrow(dim, previous.shape[dim] - extent, extent) * (1 - weight) + tile.narrow(dim, 0, extent) * weight
+    )
     return torch.cat([head, tile.narrow(dim, extent, tile.shape[dim] - extent)], dim=dim)
 
 

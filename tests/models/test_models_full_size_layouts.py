@@ -1,4 +1,4 @@
-"""Full-size configs of real checkpoints: our state-dict names and shapes equal diffusers' (built on meta, no memory)."""
+"""Full-size configs of real checkpoints: state-dict names and shapes equal diffusers' (built on meta: no memory)."""
 
 from __future__ import annotations
 

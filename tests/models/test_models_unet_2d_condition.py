@@ -65,7 +65,9 @@ def build_pair(config: dict[str, Any], seed: int = 0) -> tuple[torch.nn.Module, 
     return reference, ours
 
 
-def inputs(config: dict[str, Any], batch: int = 2, size: tuple[int, int] = (16, 16)) -> tuple[torch.Tensor, torch.Tensor]:
+def inputs(
+    config: dict[str, Any], batch: int = 2, size: tuple[int, int] = (16, 16)
+) -> tuple[torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(1)
     sample = torch.randn(batch, 4, *size, generator=generator)
     context = torch.randn(batch, 7, config["cross_attention_dim"], generator=generator)
@@ -103,7 +105,7 @@ def test_sdxl_text_time_matches_diffusers(config: dict[str, Any]) -> None:
 def test_sdxl_without_added_cond_kwargs_is_a_clear_error() -> None:
     ours = UNet2DConditionModel(**SDXL)
     sample, context = inputs(SDXL)
-    with pytest.raises(ValueError, match="text_embeds.*time_ids"):
+    with pytest.raises(ValueError, match=r"text_embeds.*time_ids"):
         ours(sample, 1, context)
     with pytest.raises(ValueError, match="projection_class_embeddings_input_dim"):
         ours(sample, 1, context, added_cond_kwargs={"text_embeds": torch.zeros(2, 3), "time_ids": torch.zeros(2, 6)})
@@ -117,6 +119,24 @@ def test_lcm_timestep_cond_matches_diffusers() -> None:
         expected = reference(sample, 250, context, timestep_cond=guidance).sample
         actual = ours(sample, 250, context, timestep_cond=guidance)
     assert_close(expected, actual)
+
+
+def test_controlnet_residuals_match_diffusers() -> None:
+    reference, ours = build_pair(SD1)
+    sample, context = inputs(SD1)
+    generator = torch.Generator().manual_seed(4)
+    # One residual per skip: conv_in, two resnets + downsample at 16x16, two resnets at 8x8.
+    shapes = [(2, 32, 16, 16)] * 3 + [(2, 32, 8, 8)] + [(2, 64, 8, 8)] * 2
+    down = [torch.randn(shape, generator=generator) for shape in shapes]
+    mid = torch.randn(2, 64, 8, 8, generator=generator)
+    with torch.no_grad():
+        expected = reference(
+            sample, 40, context, down_block_additional_residuals=tuple(down), mid_block_additional_residual=mid
+        ).sample
+        actual = ours(sample, 40, context, down_block_additional_residuals=down, mid_block_additional_residual=mid)
+        assert_close(expected, actual)
+        with pytest.raises(ValueError, match="expected one per skip connection \\(6\\)"):
+            ours(sample, 40, context, down_block_additional_residuals=down[:-1])
 
 
 def test_latent_size_not_a_multiple_of_the_downsampling_matches_diffusers() -> None:
