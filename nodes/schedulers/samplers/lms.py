@@ -4,7 +4,6 @@ polynomial through the last `order` derivatives exactly (k-diffusion `sample_lms
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from numpy.polynomial import Polynomial
@@ -22,8 +21,10 @@ def lms_coefficients(history: Sequence[float], sigma_next: float) -> list[float]
     """
     coefficients = []
     for j, sigma_j in enumerate(history):
-        others = [s for k, s in enumerate(history) if k != j]
-        basis = Polynomial.fromroots(others) / math.prod(sigma_j - s for s in others)
+        basis = Polynomial([1.0])
+        for k, sigma_k in enumerate(history):
+            if k != j:
+                basis = basis * Polynomial([-sigma_k, 1.0]) / (sigma_j - sigma_k)
         antiderivative = basis.integ()
         coefficients.append(float(antiderivative(sigma_next) - antiderivative(history[-1])))
     return coefficients
