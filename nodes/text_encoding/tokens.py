@@ -30,7 +30,7 @@ def tokenize_prompt(tokenizer: PreTrainedTokenizerBase, prompt: str, *, parse_we
     ids: list[int] = []
     weights: list[float] = []
     for run in runs:
-        run_ids = tokenizer(run.text, add_special_tokens=False).input_ids if run.text else []
+        run_ids = tokenizer(run.text, add_special_tokens=False, verbose=False).input_ids if run.text else []
         ids += run_ids
         weights += [run.weight] * len(run_ids)
     return _windows(tokenizer, ids, weights)
