@@ -28,13 +28,19 @@ class WeightPatch:
     scale: float
     strength: float
 
-    def delta(self, weight: torch.Tensor) -> torch.Tensor:
-        """The update for `weight`, in float32 on its device and in its shape."""
-        up = self.up.to(device=weight.device, dtype=torch.float32).flatten(1)
-        down = self.down.to(device=weight.device, dtype=torch.float32).flatten(1)
-        # A conv LoRA is a conv `down` (kernel k x k) followed by a 1x1 conv `up`: their
-        # composition is the matrix product over flattened kernels, reshaped back.
-        return (up @ down).mul_(self.strength * self.scale).reshape(weight.shape)
+    @property
+    def multiplier(self) -> float:
+        return self.strength * self.scale
+
+    def factors(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """up (out, rank) and down (rank, in * kernel size) as float32 matrices on `device`.
+
+        A conv LoRA is a k x k conv `down` followed by a 1x1 conv `up`; their composition is
+        the product of these matrices, reshaped to the conv weight's shape.
+        """
+        up = self.up.to(device=device, dtype=torch.float32).flatten(1)
+        down = self.down.to(device=device, dtype=torch.float32).flatten(1)
+        return up, down
 
 
 @dataclass(frozen=True)
@@ -134,15 +140,18 @@ def patched_parameters(module: nn.Module, patches: Sequence[WeightPatch]) -> dic
         if patch.param not in parameters:
             raise LoraError(f"patch for '{patch.param}', which {type(module).__name__} does not have")
         grouped.setdefault(patch.param, []).append(patch)
-    patched: dict[str, torch.Tensor] = {}
     with torch.no_grad():
-        for name, group in grouped.items():
-            weight = parameters[name]
-            total = weight.to(torch.float32)
-            for patch in group:
-                total = total + patch.delta(weight)
-            patched[name] = total.to(weight.dtype)
-    return patched
+        return {name: _patched_weight(parameters[name], group) for name, group in grouped.items()}
+
+
+def _patched_weight(weight: torch.Tensor, patches: list[WeightPatch]) -> torch.Tensor:
+    # addmm writes W + m * up @ down in one pass into a new tensor: the original is only read.
+    base = weight.detach().to(torch.float32).reshape(weight.shape[0], -1)
+    first, *rest = patches
+    total = torch.addmm(base, *first.factors(weight.device), alpha=first.multiplier)
+    for patch in rest:
+        total.addmm_(*patch.factors(weight.device), alpha=patch.multiplier)
+    return total.reshape(weight.shape).to(weight.dtype)
 
 
 @contextmanager
