@@ -195,7 +195,14 @@ class _Checker:
 
     # ---- inputs ---------------------------------------------------------------------
 
-    def check_link(self, node_id: str, input_spec: InputSpec | None, link: Link, location: str) -> bool:
+    def check_link(self, node_id: str, input_spec: InputSpec | None, link: Link, location: str | None = None) -> bool:
+        """Whether `link` is valid for this input (reporting why not). `location` defaults to
+        the input's path, built only when there is something to report."""
+        if location is None and input_spec is not None:
+            location = f"nodes.{node_id}.inputs.{input_spec.name}"
+        return self._check_link(node_id, input_spec, link, location or "")
+
+    def _check_link(self, node_id: str, input_spec: InputSpec | None, link: Link, location: str) -> bool:
         source_spec = self.specs.get(link.node, MISSING)
         if source_spec is MISSING:
             suggestion = _closest(link.node, self.workflow.nodes)
@@ -260,14 +267,12 @@ class _Checker:
         links: dict[str, Link] = {}
         for input_spec in spec.inputs:
             name = input_spec.name
-            location = f"nodes.{node_id}.inputs.{name}"
-            key = (node_id, name)
-            if key in assigned:
-                constants[name] = assigned[key]
+            if assigned and (node_id, name) in assigned:
+                constants[name] = assigned[(node_id, name)]
                 continue
             value = given.get(name, MISSING)
             if isinstance(value, Link):
-                if self.check_link(node_id, input_spec, value, location):
+                if self.check_link(node_id, input_spec, value):
                     links[name] = value
             elif value is not MISSING:
                 try:
@@ -278,7 +283,7 @@ class _Checker:
                         f"input {name!r} of node {node_id!r} ({spec.name}): {error}",
                         node_id=node_id,
                         input=name,
-                        location=location,
+                        location=f"nodes.{node_id}.inputs.{name}",
                         expected=error.expected,
                         got=error.got,
                     )
@@ -292,7 +297,7 @@ class _Checker:
                     f"node {node_id!r} ({spec.name}) needs input {name!r} ({input_spec.type.name})",
                     node_id=node_id,
                     input=name,
-                    location=location,
+                    location=f"nodes.{node_id}.inputs.{name}",
                     expected=input_spec.type.name,
                 )
         return CompiledNode(node_id, spec, constants, links)
