@@ -17,7 +17,7 @@ from graph_engine import Context, Description, FileHasher, Range, node
 from nodes.lora.patches import LoraPatches, compute_lora_patches
 from nodes.lora.weights import load_lora
 from nodes.model_manager import ManagedModel
-from nodes.types import Clip, ClipHandle, Model, ModelHandle
+from nodes.types import Clip, ClipHandle, Model
 
 LoraPath = Annotated[str, Description("a .safetensors LoRA file (kohya or diffusers/PEFT format)")]
 Strength = Annotated[float, Range(-10.0, 10.0, step=0.01)]

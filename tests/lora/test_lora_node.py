@@ -16,7 +16,7 @@ from nodes.pack import PACK
 
 # The pack tests' tiny SD checkpoint writer (a diffusers folder built with our own model classes).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "nodes"))
-from tiny_checkpoint import write_text_to_image  # noqa: E402
+from tiny_checkpoint import write_text_to_image
 
 UNET_MODULES = (
     "down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q",

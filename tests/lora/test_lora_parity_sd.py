@@ -125,7 +125,7 @@ def test_stacked_loras_match_diffusers_adapter_weights(models, adapters, tmp_pat
     expected_noise, expected_hidden = outputs(models, oracle.unet, oracle.text_encoder)
 
     components = {"unet": models.unet, "text_encoder": models.text}
-    results = [compute_lora_patches(load_lora(p), components, s) for p, s in zip((first, second), strengths)]
+    results = [compute_lora_patches(load_lora(p), components, s) for p, s in zip((first, second), strengths, strict=True)]
     unet_patches = results[0].for_component("unet") + results[1].for_component("unet")
     text_patches = results[0].for_component("text_encoder") + results[1].for_component("text_encoder")
     with weight_patches(models.unet, unet_patches), weight_patches(models.text, text_patches):

@@ -137,9 +137,8 @@ def test_unpatching_restores_the_original_tensors_bit_exactly(unet, clip, tmp_pa
 def test_weights_are_restored_when_the_body_raises(unet, tmp_path):
     result = compute_lora_patches(load_lora(write(tmp_path / "l.safetensors", unet_lora())), {"unet": unet}, {"unet": 1.0})
     before = snapshot(unet)
-    with pytest.raises(RuntimeError, match="interrupted"):
-        with weight_patches(unet, result.for_component("unet")):
-            raise RuntimeError("interrupted")
+    with pytest.raises(RuntimeError, match="interrupted"), weight_patches(unet, result.for_component("unet")):
+        raise RuntimeError("interrupted")
     assert all(torch.equal(p, before[name]) for name, p in unet.named_parameters())
 
 

@@ -89,7 +89,7 @@ def test_sgm_kohya_lora_matches_diffusers(models, tmp_path):
     ):
         patched = outputs(models, models.unet, models.text, models.text_2)
 
-    for ours, theirs, unpatched in zip(patched, expected, plain):
+    for ours, theirs, unpatched in zip(patched, expected, plain, strict=True):
         assert max_difference(ours, theirs) < TOLERANCE
         assert max_difference(ours, unpatched) > 100 * TOLERANCE
 
