@@ -1,7 +1,7 @@
-"""`python -m server`: the same as `graph-engine serve`."""
+"""`python -m server ...`: the same as `graph-engine serve ...`."""
 
 import sys
 
-from server.cli import main
+from graph_engine.cli import main
 
-sys.exit(main())
+sys.exit(main(["serve", *sys.argv[1:]]))

@@ -1,6 +1,6 @@
 """`graph-engine serve`: the arguments and the runner the engine's CLI plugs in.
 
-Also runnable on its own: `python -m server [--pack module:ATTR] [--host ...]`.
+`python -m server ...` is the same command.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from graph_engine.registry import Registry
 
 from server.settings import Settings, is_loopback
 
+HELP = "serve workflows over HTTP and websockets: queue, history, files, live progress"
 DEFAULT_DATA_DIR = Path("server-data")
 
 
@@ -47,31 +48,23 @@ def settings_from(args: argparse.Namespace, registry: Registry) -> Settings:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve until interrupted. `args.pack` (from the engine CLI's --pack) adds node packs."""
+    """Serve until interrupted, with the node packs the engine CLI's --pack / --no-installed-packs select."""
     import uvicorn
+    from graph_engine.cli.common import load_registry
     from pydantic import ValidationError
 
     from server.app import create_app
 
-    registry = Registry.discover()
-    for reference in getattr(args, "pack", None) or []:
-        registry.load_reference(reference)
-    for problem in registry.problems:
-        print(f"warning: node pack {problem.pack}: {problem.message}", file=sys.stderr)
+    registry = load_registry(args)
     try:
         settings = settings_from(args, registry)
     except ValidationError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"serving {settings.data_dir.resolve()} on http://{settings.host}:{settings.port}", flush=True)
+    # Without per-message deflate: events are small, and compressing each one once per
+    # subscriber cost more CPU than everything else the server does (bench/bench_server.py).
     config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
-                            ws="websockets", log_level="warning")
+                            ws="websockets-sansio", ws_per_message_deflate=False, log_level="warning")
     uvicorn.Server(config).run()
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m server", description="Serve graph-engine workflows.")
-    parser.add_argument("--pack", action="append", default=[], metavar="MODULE:ATTR", help="load a node pack")
-    add_arguments(parser)
-    return run(parser.parse_args(argv))

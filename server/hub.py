@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +70,13 @@ class EventHub:
         """Send a frame that is not kept (previews, queue state); callable from any thread."""
         with self._publish_lock:
             self._hand_to_loop(frame)
+
+    def schedule(self, delay: float, callback: Callable[[], None]) -> None:
+        """Run `callback` on the event loop after `delay` seconds; callable from any thread."""
+        try:
+            self._loop.call_soon_threadsafe(self._loop.call_later, delay, callback)
+        except RuntimeError:
+            pass  # the loop has shut down
 
     def subscribe(self, client_id: str | None) -> Subscriber:
         subscriber = Subscriber(client_id, self._max_pending)

@@ -31,6 +31,8 @@ logger = logging.getLogger("server.worker")
 RESTART_REASON = "the server stopped while this run was executing"
 SHUTDOWN_REASON = "the server shut down while this run was executing"
 CANCEL_REASON = "cancelled before it started"
+# Queue messages are state, not history: one per burst of changes is enough.
+QUEUE_ANNOUNCEMENT_DELAY_S = 0.05
 _STATUS_OF_RESULT = {"success": RunStatus.SUCCEEDED, "failed": RunStatus.FAILED, "interrupted": RunStatus.INTERRUPTED}
 
 
@@ -69,6 +71,7 @@ class Scheduler:
         self._stopping = False
         self._interrupts: dict[str, threading.Event] = {}
         self._early_interrupts: set[str] = set()
+        self._announcement_pending = False
         self.busy: dict[str, str | None] = dict.fromkeys(settings.devices)
         self._threads: list[threading.Thread] = []
 
@@ -126,6 +129,16 @@ class Scheduler:
         return {"type": "queue", "paused": self._store.get_flag("paused"), "running": running, "queued": queued}
 
     def announce_queue(self) -> None:
+        """Send the queue state to every subscriber soon; changes in quick succession share one message."""
+        with self._wake:
+            if self._announcement_pending:
+                return
+            self._announcement_pending = True
+        self._hub.schedule(QUEUE_ANNOUNCEMENT_DELAY_S, self._announce_now)
+
+    def _announce_now(self) -> None:
+        with self._wake:
+            self._announcement_pending = False
         self._hub.publish_transient(Frame(json.dumps(self.queue_message()), client_id=None, broadcast=True))
 
     # -- the worker thread ---------------------------------------------------

@@ -56,10 +56,16 @@ def free_port() -> int:
 
 @contextmanager
 def serve(data_dir: Path, packs: tuple[str, ...] = ("server_toy_pack:PACK",), timeout: float = 90.0) -> Iterator[LiveServer]:
-    """A real server (uvicorn, `python -m server`) in a subprocess on a free loopback port; always stopped."""
+    """A real server (uvicorn, `python -m server`) in a subprocess on a free loopback port; always stopped.
+
+    With `packs`, it loads only those; without, the installed ones (the diffusion pack).
+    """
     port = free_port()
     env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))}
     command = [sys.executable, "-m", "server", "--port", str(port), "--data-dir", str(data_dir), "--device", "cpu"]
+    if packs:
+        # Only the given packs: importing the installed diffusion pack would only slow the start.
+        command.append("--no-installed-packs")
     for pack in packs:
         command += ["--pack", pack]
     log_path = data_dir.parent / f"server-{port}.log"
