@@ -33,13 +33,13 @@ class ModelConfig(Mapping[str, Any]):
         """Raise ValueError naming the offending key when a value is unsupported."""
 
     @classmethod
-    def keys_known(cls) -> tuple[str, ...]:
+    def field_names(cls) -> tuple[str, ...]:
         return tuple(field.name for field in dataclasses.fields(cls))
 
     @classmethod
     def from_mapping(cls: type[ConfigT], values: Mapping[str, Any], *, owner: str) -> ConfigT:
         """Build from constructor keywords; `owner` names the model class in error messages."""
-        known = set(cls.keys_known())
+        known = set(cls.field_names())
         unknown = sorted(key for key in values if key not in known)
         if unknown:
             raise ValueError(
@@ -49,12 +49,12 @@ class ModelConfig(Mapping[str, Any]):
         return cls(**values)
 
     def __getitem__(self, key: str) -> Any:
-        if key not in self.keys_known():
+        if key not in self.field_names():
             raise KeyError(key)
         return getattr(self, key)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.keys_known())
+        return iter(self.field_names())
 
     def __len__(self) -> int:
         return len(dataclasses.fields(self))
