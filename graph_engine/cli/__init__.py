@@ -4,7 +4,8 @@ Each subcommand is a module with `add_arguments(parser)` and `run(args) -> exit 
 optionally `HELP`, else the first docstring line is the help text). `SUBCOMMANDS` maps
 names to the engine's own; `OPTIONAL_SUBCOMMANDS` names commands from other parts of the
 project (the server's `serve`), added when their module is importable. Every subcommand
-gets `--pack MODULE:ATTR` (read as `args.pack`, a list).
+gets `--pack MODULE:ATTR` (read as `args.pack`, a list) and `--no-installed-packs` (read as
+`args.installed_packs`); `graph_engine.cli.common.load_registry(args)` honours both.
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ def _add_subcommand(subparsers: argparse._SubParsersAction, name: str, module: M
         default=[],
         metavar="MODULE:ATTR",
         help="also load the node pack MODULE:ATTR (besides installed entry-point packs); repeatable",
+    )
+    parser.add_argument(
+        "--no-installed-packs",
+        dest="installed_packs",
+        action="store_false",
+        help="do not load the packs installed under the 'graph_engine.node_packs' entry point (only --pack ones)",
     )
     parser.set_defaults(handler=module.run)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TextIO
 
+from graph_engine.document import Workflow, load_workflow
 from graph_engine.issues import WorkflowValidationError
 from graph_engine.registry import Registry
 
@@ -16,13 +18,27 @@ EXIT_INTERRUPTED = 130
 
 
 def load_registry(args: argparse.Namespace) -> Registry:
-    """Installed entry-point packs plus the --pack ones; load problems become warnings."""
-    registry = Registry.discover()
+    """Installed entry-point packs (unless --no-installed-packs) plus the --pack ones.
+
+    Load problems become warnings on stderr.
+    """
+    registry = Registry.discover() if getattr(args, "installed_packs", True) else Registry()
     for reference in args.pack:
         registry.load_reference(reference)
     for problem in registry.problems:
         print(f"warning: node pack {problem.pack}: {problem.message}", file=sys.stderr)
     return registry
+
+
+def read_workflow(path: Path) -> Workflow | None:
+    """The workflow at `path`, or None after printing why it cannot be read or parsed."""
+    try:
+        return load_workflow(path)
+    except OSError as error:
+        print(f"cannot read {path}: {error.strerror}", file=sys.stderr)
+    except WorkflowValidationError as error:
+        print_issues(error)
+    return None
 
 
 def parse_assignment(text: str) -> tuple[str, str]:

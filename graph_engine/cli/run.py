@@ -20,10 +20,10 @@ from graph_engine.cli.common import (
     load_registry,
     parse_assignment,
     print_issues,
+    read_workflow,
     split_values,
 )
 from graph_engine.cli.progress import progress_printer
-from graph_engine.document import Workflow, load_workflow
 from graph_engine.events import Event
 from graph_engine.executor import Executor, RunResult
 from graph_engine.issues import ValidationIssue, WorkflowValidationError
@@ -103,15 +103,10 @@ def exit_code(result: RunResult) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    workflow = read_workflow(args.workflow)
+    if workflow is None:
+        return EXIT_INVALID
     registry = load_registry(args)
-    try:
-        workflow: Workflow = load_workflow(args.workflow)
-    except OSError as error:
-        print(f"cannot read {args.workflow}: {error.strerror}", file=sys.stderr)
-        return EXIT_INVALID
-    except WorkflowValidationError as error:
-        print_issues(error)
-        return EXIT_INVALID
     executor = Executor(registry, device=args.device, output_dir=args.output_dir)
     executor.cache.enabled = not args.no_cache
     runs = [{**dict(args.assignments), **variant} for variant in variants(args.sweep)]

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from graph_engine.cli.common import EXIT_INVALID, EXIT_OK, load_registry, parse_assignment, print_issues
-from graph_engine.document import load_workflow
+from graph_engine.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    load_registry,
+    parse_assignment,
+    print_issues,
+    read_workflow,
+)
 from graph_engine.issues import WorkflowValidationError
 from graph_engine.validation import validate_workflow
 
@@ -28,13 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    registry = load_registry(args)
-    try:
-        workflow = load_workflow(args.workflow)
-        compiled = validate_workflow(workflow, registry, dict(args.assignments), params_as_text=True)
-    except OSError as error:
-        print(f"cannot read {args.workflow}: {error.strerror}", file=sys.stderr)
+    workflow = read_workflow(args.workflow)
+    if workflow is None:
         return EXIT_INVALID
+    try:
+        compiled = validate_workflow(workflow, load_registry(args), dict(args.assignments), params_as_text=True)
     except WorkflowValidationError as error:
         print_issues(error)
         return EXIT_INVALID

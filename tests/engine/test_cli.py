@@ -15,7 +15,8 @@ from graph_engine.cli import main
 
 TESTS_DIR = Path(__file__).parents[1]
 SCHEMA_FILE = TESTS_DIR.parent / "graph_engine" / "schema" / "workflow.schema.json"
-PACK = ["--pack", "engine.toy_nodes:PACK"]
+# Only the toy pack: installed packs (the diffusion pack) would import torch in every process.
+PACK = ["--pack", "engine.toy_nodes:PACK", "--no-installed-packs"]
 
 
 def environment() -> dict[str, str]:
@@ -123,7 +124,7 @@ def test_invalid_workflows_and_arguments_exit_2(
     assert not (files / "output").exists()  # nothing ran: every variant is checked first
 
     assert in_process(capsys, "run", "sum.json", "--set", "no-equals-sign")[0] == 2
-    code, _, err = in_process(capsys, "run", "missing.json")
+    code, _, err = in_process(capsys, "run", "missing.json")  # fails before loading any pack
     assert code == 2 and "cannot read missing.json" in err
     code, out, _ = in_process(capsys, "validate", "sum.json", *PACK, "--set", "y=4")
     assert code == 0 and "ok: 3 nodes" in out
