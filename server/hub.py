@@ -15,8 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from server.schemas import StoredEvent
-from server.store import Store
+from server.store import EventRow, Store
 
 DEFAULT_MAX_PENDING = 10_000
 
@@ -31,9 +30,10 @@ class Frame:
     broadcast: bool = False  # server-wide state every subscriber gets
 
 
-def event_frame_text(event: StoredEvent) -> str:
-    return json.dumps({"type": "event", "id": event.id, "run_id": event.run_id, "seq": event.seq,
-                       "event": event.event}, separators=(",", ":"))
+def event_frame_text(event: EventRow) -> str:
+    """The websocket 'event' message, built around the stored JSON text (run ids are hex: no escaping)."""
+    return f'{{"type":"event","id":{event.id},"run_id":"{event.run_id}","seq":{event.seq},"event":{event.body}}}'
+
 
 
 class Subscriber:
@@ -60,10 +60,10 @@ class EventHub:
 
     def publish_event(self, run_id: str, seq: int, client_id: str | None, event: dict[str, Any]) -> int:
         """Persist a run event and send it to subscribers; callable from any thread. Returns its cursor."""
+        body = json.dumps(event, separators=(",", ":"))
         with self._publish_lock:
-            cursor = self._store.append_event(run_id, seq, client_id, event)
-            text = event_frame_text(StoredEvent(id=cursor, run_id=run_id, seq=seq, event=event))
-            self._hand_to_loop(Frame(text, client_id, cursor))
+            cursor = self._store.append_event(run_id, seq, client_id, body)
+            self._hand_to_loop(Frame(event_frame_text(EventRow(cursor, run_id, seq, body)), client_id, cursor))
         return cursor
 
     def publish_transient(self, frame: Frame) -> None:

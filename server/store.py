@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,16 @@ _RUN_COLUMNS = (
     "submitted_at, started_at, finished_at, error, outputs, files"
 )
 _QUEUE_ORDER = "ORDER BY priority DESC, position ASC"
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """A stored event as the websocket sends it: ids and the event's JSON text, never parsed."""
+
+    id: int
+    run_id: str
+    seq: int
+    body: str
 
 
 def _run_from_row(row: sqlite3.Row) -> Run:
@@ -273,12 +284,12 @@ class Store:
 
     # -- events --------------------------------------------------------------
 
-    def append_event(self, run_id: str, seq: int, client_id: str | None, body: dict[str, Any]) -> int:
-        """Persist one event; returns its server-wide cursor id (strictly increasing)."""
+    def append_event(self, run_id: str, seq: int, client_id: str | None, body: str) -> int:
+        """Persist one event (`body`: its JSON text); returns its server-wide cursor id (strictly increasing)."""
         with self._transaction() as db:
             cursor = db.execute(
                 "INSERT INTO events (run_id, seq, client_id, body) VALUES (?, ?, ?, ?)",
-                (run_id, seq, client_id, json.dumps(body)),
+                (run_id, seq, client_id, body),
             )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
@@ -296,7 +307,7 @@ class Store:
         return [StoredEvent(id=row["id"], run_id=row["run_id"], seq=row["seq"], event=json.loads(row["body"]))
                 for row in rows]
 
-    def events_after(self, cursor: int, client_id: str | None, limit: int) -> list[StoredEvent]:
+    def events_after(self, cursor: int, client_id: str | None, limit: int) -> list[EventRow]:
         """Events with id > cursor, oldest first; only those of `client_id`'s runs when it is given."""
         query = "SELECT id, run_id, seq, body FROM events WHERE id>?"
         args: list[Any] = [cursor]
@@ -305,8 +316,7 @@ class Store:
             args.append(client_id)
         with self._transaction() as db:
             rows = db.execute(query + " ORDER BY id LIMIT ?", [*args, limit]).fetchall()
-        return [StoredEvent(id=row["id"], run_id=row["run_id"], seq=row["seq"], event=json.loads(row["body"]))
-                for row in rows]
+        return [EventRow(row["id"], row["run_id"], row["seq"], row["body"]) for row in rows]
 
     def cursor_of(self, run_id: str, seq: int) -> int | None:
         """The server-wide id of event `seq` of `run_id` (resuming from a run id + seq)."""

@@ -66,7 +66,7 @@ def test_reopening_fails_runs_left_running(tmp_path: Path) -> None:
     first = Store(path)
     running, queued = _queue(first), _queue(first)
     first.claim_next("cpu")
-    first.append_event(running, 0, None, {"type": "run_started"})
+    first.append_event(running, 0, None, '{"type": "run_started"}')
     first.close()
 
     second = Store(path)
@@ -80,7 +80,7 @@ def test_reopening_fails_runs_left_running(tmp_path: Path) -> None:
 
 def test_events_resume_by_cursor_and_client(store: Store) -> None:
     mine, theirs = _queue(store, client_id="me"), _queue(store, client_id="you")
-    ids = [store.append_event(run, seq, client, {"n": seq})
+    ids = [store.append_event(run, seq, client, f'{{"n": {seq}}}')
            for seq in range(3) for run, client in ((mine, "me"), (theirs, "you"))]
     assert ids == sorted(ids)
     assert [event.id for event in store.events_after(ids[1], None, 100)] == ids[2:]
@@ -88,7 +88,7 @@ def test_events_resume_by_cursor_and_client(store: Store) -> None:
     assert store.cursor_of(theirs, 1) == ids[3]
     assert store.last_seq(mine) == 2 and store.last_seq("x") == -1
     with pytest.raises(Exception):
-        store.append_event(mine, 2, "me", {})  # (run, seq) is unique: no duplicated events
+        store.append_event(mine, 2, "me", "{}")  # (run, seq) is unique: no duplicated events
 
 
 def test_history_pages_and_delete(store: Store) -> None:
@@ -101,6 +101,6 @@ def test_history_pages_and_delete(store: Store) -> None:
     assert store.history(0, 10, client_id="me")[0] == 2
     queued = _queue(store)
     assert not store.delete_run(queued), "queued runs are cancelled, not deleted"
-    store.append_event(runs[0], 0, None, {})
+    store.append_event(runs[0], 0, None, "{}")
     assert store.delete_run(runs[0]) and store.get_run(runs[0]) is None
     assert store.events_of_run(runs[0]) == []
