@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 import torch
 from torch import nn
 
-from graph_engine import Context, Description, FileHasher, node
+from graph_engine import Context, Description, FileHasher, Out, node
 from nodes.loading import load_checkpoint
 from nodes.loading.build import build_on_meta
 from nodes.loading.diffusers_folder import DIFFUSERS_WEIGHTS, SCHEDULER_CONFIG, read_json, read_model_folder
@@ -264,7 +264,7 @@ def _sample_size(unet: UNet2DModel) -> tuple[int, int]:
 @node(category="loaders", fingerprint=source_fingerprint("checkpoint"))
 def UnconditionalLoader(
     ctx: Context, checkpoint: SourceInput = "tiny-shapes-ddpm", weight_dtype: DtypeInput = "auto"
-) -> UnconditionalModel:
+) -> Out[UnconditionalModel, "model"]:
     """Load an unconditional pixel-space model (a DDPM pipeline folder: unet/ with a UNet2DModel, scheduler/)."""
     dtype = resolve_dtype(weight_dtype, ctx.device)
     source = resolve_source(checkpoint)

@@ -109,12 +109,14 @@ def InpaintEncode(
     """Encode an image for inpainting: the masked area (widened) is greyed out before encoding and
     becomes the latent's noise mask, so the sampler regenerates only there."""
     check_mask(mask)
-    image = crop_to_multiple(image, vae.downscale)
     if mask.shape[0] not in (1, image.shape[0]):
         raise ValueError(f"mask has a batch of {mask.shape[0]}; expected 1 or the image's {image.shape[0]}")
     height, width = image.shape[1:3]
     if mask.shape[1:] != (height, width):
         mask = resize_image(mask[..., None], width, height)[..., 0]
+    # Crop image and mask alike, so the mask stays over the same pixels.
+    image = crop_to_multiple(image, vae.downscale)
+    mask = crop_to_multiple(mask[..., None], vae.downscale)[..., 0]
     grown = grow_mask(mask, grow_mask_by)
     keep = (1 - grown.round())[..., None]
     greyed = (image[..., :3] - 0.5) * keep + 0.5
