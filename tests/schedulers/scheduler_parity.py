@@ -51,9 +51,8 @@ class DummyNet:
         low = t.floor().long().clamp(max=len(self.alphas_cumprod) - 2)
         alpha_bar = torch.lerp(self.alphas_cumprod[low], self.alphas_cumprod[low + 1], t - low).float()
         t = t.float()
-        perturbation = torch.einsum("oc,bchw->bohw", self.weight, x) * torch.cos(t / 300) + self.bias.reshape(
-            1, -1, 1, 1
-        ) * torch.sin(t / 150)
+        mixed = (x.movedim(1, -1) @ self.weight.T).movedim(-1, 1)  # channel mixing, fast on tiny tensors
+        perturbation = mixed * torch.cos(t / 300) + self.bias.reshape(1, -1, 1, 1) * torch.sin(t / 150)
         if self.prediction_type == "epsilon":
             return (1 - alpha_bar).sqrt() * x + alpha_bar.sqrt() * perturbation
         if self.prediction_type == "v_prediction":
