@@ -37,7 +37,8 @@ class Inpaint:
             broadcast = None
         if broadcast != latent.shape:
             raise ValueError(
-                f"inpaint mask of shape {tuple(self.mask.shape)} does not broadcast to the latent's {tuple(latent.shape)}"
+                f"inpaint mask of shape {tuple(self.mask.shape)} does not broadcast to the latent's "
+                f"{tuple(latent.shape)}"
             )
         if self.mask.numel() and (self.mask.min() < 0 or self.mask.max() > 1):
             raise ValueError("inpaint mask values must lie in [0, 1] (1 = regenerate, 0 = keep)")

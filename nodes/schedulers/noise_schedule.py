@@ -82,7 +82,9 @@ class NoiseSchedule:
     def from_config(cls, config: Mapping[str, Any]) -> NoiseSchedule:
         """Read a diffusers scheduler config dict; keys this package has no use for are ignored."""
         if not isinstance(config, Mapping):
-            raise ValueError(f"scheduler config must be a mapping (a parsed scheduler_config.json), got {type(config).__name__}")
+            raise ValueError(
+                f"scheduler config must be a mapping (a parsed scheduler_config.json), got {type(config).__name__}"
+            )
         for key in _UNSUPPORTED_WHEN_TRUE:
             if config.get(key):
                 raise ValueError(f"scheduler config: {key}=true is not supported; expected false or absent")
@@ -110,6 +112,7 @@ class NoiseSchedule:
         if self.beta_schedule == "scaled_linear":
             # Latent diffusion's schedule: linear in sqrt(β).
             return torch.linspace(self.beta_start**0.5, self.beta_end**0.5, steps, dtype=torch.float32) ** 2
+
         # Nichol & Dhariwal (2021) eq. 17, cosine ᾱ(t) with s = 0.008, β capped at 0.999.
         def alpha_bar(t: float) -> float:
             return math.cos((t + 0.008) / 1.008 * math.pi / 2) ** 2

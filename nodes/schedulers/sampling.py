@@ -91,6 +91,8 @@ def sample(
         x = latent + noise * math.sqrt(1 + sigma_start**2)
     else:
         x = latent + noise * sigma_start
+    if inpaint is not None:
+        x = inpaint.blend(x, noise, sigma_start)  # the kept region starts on the original's trajectory
 
     denoiser: Denoise = Denoiser(
         model,

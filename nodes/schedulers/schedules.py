@@ -1,18 +1,9 @@
 """Sampling schedules: which noise levels a run visits, and the network timestep at each.
 
-Every named schedule returns `steps` descending noise levels followed by 0. Names follow diffusers'
-`timestep_spacing` options and ComfyUI's scheduler names:
-
-| name | timesteps / sigmas | diffusers / ComfyUI twin |
-|---|---|---|
-| linspace, normal | `steps` timesteps evenly from T-1 down to 0 | `timestep_spacing="linspace"` (Euler-family classes); ComfyUI "normal" |
-| leading | `arange(steps)·(T//steps) + steps_offset`, descending | `timestep_spacing="leading"` |
-| trailing | `round(T - k·T/steps) - 1` | `timestep_spacing="trailing"` |
-| simple | `T - 1 - floor(k·T/steps)` | ComfyUI "simple" |
-| sgm_uniform | `steps + 1` timesteps evenly from T-1 to 0, the last (t=0) replaced by σ=0 | ComfyUI "sgm_uniform"; diffusers' DPM-Solver/UniPC "linspace" up to their rounding of t |
-| karras | Karras et al. (2022) eq. 5, ρ=7, between the model's σ_min and σ_max | `use_karras_sigmas=True` |
-| exponential | log-linear between σ_max and σ_min | `use_exponential_sigmas=True` |
-| lcm | LCM's skipping-step schedule over `original_inference_steps` | `LCMScheduler` |
+Every named schedule returns `steps` strictly descending noise levels followed by 0. The names are
+diffusers' `timestep_spacing` options (linspace, leading, trailing), its sigma options (karras,
+exponential), ComfyUI's scheduler names (normal = linspace, simple, sgm_uniform) and LCM's schedule;
+README.md maps each onto its diffusers and ComfyUI twin.
 
 σ at a fractional timestep is linear in σ between table entries (as diffusers); the timestep of a
 σ-defined schedule is linear in log σ (as k-diffusion and diffusers).

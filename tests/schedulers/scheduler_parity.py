@@ -49,10 +49,11 @@ class DummyNet:
     def __call__(self, x: Tensor, t: Tensor | float) -> Tensor:
         t = torch.as_tensor(t, dtype=torch.float64).reshape(-1, 1, 1, 1)
         low = t.floor().long().clamp(max=len(self.alphas_cumprod) - 2)
-        alpha_bar = torch.lerp(self.alphas_cumprod[low], self.alphas_cumprod[low + 1], t - low).float()
-        t = t.float()
-        mixed = (x.movedim(1, -1) @ self.weight.T).movedim(-1, 1)  # channel mixing, fast on tiny tensors
-        perturbation = mixed * torch.cos(t / 300) + self.bias.reshape(1, -1, 1, 1) * torch.sin(t / 150)
+        alpha_bar = torch.lerp(self.alphas_cumprod[low], self.alphas_cumprod[low + 1], t - low).to(x.dtype)
+        t = t.to(x.dtype)
+        mixed = (x.movedim(1, -1) @ self.weight.T.to(x.dtype)).movedim(-1, 1)  # channel mixing, fast on tiny tensors
+        bias = self.bias.to(x.dtype).reshape(1, -1, 1, 1)
+        perturbation = mixed * torch.cos(t / 300) + bias * torch.sin(t / 150)
         if self.prediction_type == "epsilon":
             return (1 - alpha_bar).sqrt() * x + alpha_bar.sqrt() * perturbation
         if self.prediction_type == "v_prediction":

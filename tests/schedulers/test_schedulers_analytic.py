@@ -38,7 +38,6 @@ from nodes.schedulers.samplers import (
 from nodes.schedulers.samplers.lms import lms_coefficients
 
 
-
 @dataclass(frozen=True)
 class GaussianData:
     mean: float
