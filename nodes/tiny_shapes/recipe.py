@@ -39,8 +39,8 @@ DDPM_SCHEDULER_CONFIG: dict[str, Any] = {
 }
 
 
-def vae_config(channels: tuple[int, ...] = (16, 16, 32), groups: int = 8) -> dict[str, Any]:
-    """Three blocks: 64x64x3 pixels <-> 16x16x4 latents (downsampling factor 4)."""
+def vae_config(channels: tuple[int, ...], groups: int) -> dict[str, Any]:
+    """One block per channel count; three blocks map 64x64x3 pixels <-> 16x16x4 latents (factor 4)."""
     return {
         "in_channels": 3,
         "out_channels": 3,
@@ -56,7 +56,7 @@ def vae_config(channels: tuple[int, ...] = (16, 16, 32), groups: int = 8) -> dic
     }
 
 
-def text_encoder_config(vocab_size: int, bos_token_id: int, eos_token_id: int, hidden: int = 64, layers: int = 3) -> dict[str, Any]:
+def text_encoder_config(vocab_size: int, bos_token_id: int, eos_token_id: int, hidden: int, layers: int) -> dict[str, Any]:
     """A CLIPTextModel config: SD 1.x's text encoder, shrunk."""
     return {
         "architectures": ["CLIPTextModel"],
@@ -76,7 +76,7 @@ def text_encoder_config(vocab_size: int, bos_token_id: int, eos_token_id: int, h
     }
 
 
-def unet_config(cross_attention_dim: int, channels: tuple[int, int, int] = (32, 64, 64), heads: int = 4, groups: int = 16) -> dict[str, Any]:
+def unet_config(cross_attention_dim: int, channels: tuple[int, int, int], heads: int, groups: int) -> dict[str, Any]:
     """SD's UNet with three levels on 16x16 latents; attention only at 8x8 and below, where it is cheap."""
     return {
         "sample_size": IMAGE_SIZE // 4,
@@ -96,14 +96,14 @@ def unet_config(cross_attention_dim: int, channels: tuple[int, int, int] = (32, 
     }
 
 
-def ddpm_unet_config(size: int, channels: tuple[int, int, int] = (32, 48, 64), groups: int = 16) -> dict[str, Any]:
-    """Unconditional pixel-space UNet2DModel with self-attention at the middle level."""
+def ddpm_unet_config(size: int, channels: tuple[int, int, int], groups: int) -> dict[str, Any]:
+    """Unconditional pixel-space UNet2DModel with self-attention at the lowest resolution only."""
     return {
         "sample_size": size,
         "in_channels": 3,
         "out_channels": 3,
-        "down_block_types": ["DownBlock2D", "AttnDownBlock2D", "DownBlock2D"],
-        "up_block_types": ["UpBlock2D", "AttnUpBlock2D", "UpBlock2D"],
+        "down_block_types": ["DownBlock2D", "DownBlock2D", "AttnDownBlock2D"],
+        "up_block_types": ["AttnUpBlock2D", "UpBlock2D", "UpBlock2D"],
         "block_out_channels": list(channels),
         "layers_per_block": 1,
         "norm_num_groups": groups,
@@ -123,6 +123,7 @@ class StageSettings:
     warmup_steps: int
     ema_decay: float = 0.999
     sample_every: int = 500
+    sample_steps: int = 20  # sampler steps of the grids written every `sample_every` steps
     checkpoint_every: int = 250
 
 
@@ -132,23 +133,27 @@ class Recipe:
 
     seed: int = 0
     vae_channels: tuple[int, ...] = (16, 16, 32)
-    vae_groups: int = 8
+    # One group: a GroupNorm over a flat-coloured region keeps the colour only as the pattern across
+    # channels, and with few channels per group that pattern collapses (flat backgrounds lose their colour).
+    vae_groups: int = 1
     text_hidden: int = 64
     text_layers: int = 3
     unet_channels: tuple[int, int, int] = (32, 64, 64)
     unet_heads: int = 4
-    unet_groups: int = 16
+    unet_groups: int = 8
     ddpm_size: int = 32
-    ddpm_channels: tuple[int, int, int] = (32, 48, 64)
-    ddpm_groups: int = 16
+    ddpm_channels: tuple[int, int, int] = (16, 32, 64)
+    ddpm_groups: int = 8
     caption_dropout: float = 0.1
     # min-SNR-gamma loss weighting (Hang et al. 2023): faster convergence for a fixed step budget.
     snr_gamma: float = 5.0
     kl_weight: float = 1e-6
+    # Held-out images over which the latent std (hence the VAE scaling factor) is measured.
+    scaling_images: int = 256
     edge_weight: float = 0.5
     vae: StageSettings = field(default_factory=lambda: StageSettings(steps=1000, batch_size=8, learning_rate=1.5e-3, warmup_steps=50, sample_every=250))
-    unet: StageSettings = field(default_factory=lambda: StageSettings(steps=4000, batch_size=32, learning_rate=1e-3, warmup_steps=100))
-    ddpm: StageSettings = field(default_factory=lambda: StageSettings(steps=1500, batch_size=32, learning_rate=1e-3, warmup_steps=50))
+    unet: StageSettings = field(default_factory=lambda: StageSettings(steps=3000, batch_size=16, learning_rate=1e-3, warmup_steps=100))
+    ddpm: StageSettings = field(default_factory=lambda: StageSettings(steps=2000, batch_size=16, learning_rate=1e-3, warmup_steps=50))
 
 
 FULL = Recipe()
@@ -156,7 +161,7 @@ FULL = Recipe()
 SMOKE = replace(
     FULL,
     vae_channels=(4, 8, 8),
-    vae_groups=2,
+    vae_groups=1,
     text_hidden=16,
     text_layers=1,
     unet_channels=(8, 16, 16),
@@ -165,7 +170,8 @@ SMOKE = replace(
     ddpm_size=16,
     ddpm_channels=(8, 8, 16),
     ddpm_groups=4,
-    vae=StageSettings(steps=2, batch_size=2, learning_rate=1e-3, warmup_steps=1, sample_every=2, checkpoint_every=1),
-    unet=StageSettings(steps=2, batch_size=2, learning_rate=1e-3, warmup_steps=1, sample_every=2, checkpoint_every=1),
-    ddpm=StageSettings(steps=2, batch_size=2, learning_rate=1e-3, warmup_steps=1, sample_every=2, checkpoint_every=1),
+    scaling_images=8,
+    vae=StageSettings(steps=2, batch_size=2, learning_rate=1e-3, warmup_steps=1, sample_every=2, sample_steps=2, checkpoint_every=1),
+    unet=StageSettings(steps=2, batch_size=2, learning_rate=1e-3, warmup_steps=1, sample_every=2, sample_steps=2, checkpoint_every=1),
+    ddpm=StageSettings(steps=2, batch_size=2, learning_rate=1e-3, warmup_steps=1, sample_every=2, sample_steps=2, checkpoint_every=1),
 )

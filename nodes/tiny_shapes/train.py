@@ -34,10 +34,12 @@ from PIL import Image
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 from nodes.models import AutoencoderKL, UNet2DConditionModel, UNet2DModel
+from nodes.schedulers import NoiseSchedule, sample
+from nodes.text_encoding import TextEncoders
 from nodes.tiny_shapes import data, export
+from nodes.tiny_shapes.generate import TextToImage, generate_with
 from nodes.tiny_shapes.recipe import DDPM_SCHEDULER_CONFIG, FULL, SCHEDULER_CONFIG, SMOKE, Recipe, StageSettings
 from nodes.tiny_shapes.recipe import ddpm_unet_config, text_encoder_config, unet_config, vae_config
-from nodes.tiny_shapes.sampling import alphas_cumprod, encode_prompts, guided, sample_ddim, token_ids
 from nodes.tiny_shapes.tokenizer import write_tokenizer
 
 STAGES = ("vae", "unet", "ddpm")
@@ -104,7 +106,8 @@ def to_uint8(images: torch.Tensor) -> list[np.ndarray]:
     return list(pixels)
 
 
-def save_grid(images: list[np.ndarray], path: Path, columns: int, scale: int = 2) -> None:
+def save_grid(images: list[np.ndarray] | list[Image.Image], path: Path, columns: int, scale: int = 2) -> None:
+    images = [np.asarray(image) for image in images]
     height, width, _ = images[0].shape
     rows = math.ceil(len(images) / columns)
     grid = Image.new("RGB", (columns * width, rows * height))
@@ -245,9 +248,9 @@ class Trainer:
         return ema_vae, scaling
 
     @torch.no_grad()
-    def _measure_scaling_factor(self, vae: AutoencoderKL, count: int = 256) -> float:
+    def _measure_scaling_factor(self, vae: AutoencoderKL) -> float:
         """1 / std of sampled latents over held-out images, so latents enter the UNet at unit variance."""
-        images, _ = data.batch(self.recipe.seed + 2, 0, count)
+        images, _ = data.batch(self.recipe.seed + 2, 0, self.recipe.scaling_images)
         posterior = vae.encode(images.to(self.device))
         noise = torch.randn(posterior.mean.shape, generator=torch.Generator().manual_seed(self.recipe.seed)).to(self.device)
         return round(1.0 / (posterior.mean + posterior.std * noise).std().item(), 5)
@@ -259,8 +262,9 @@ class Trainer:
         torch.manual_seed(recipe.seed + 1)
         text_encoder = CLIPTextModel(CLIPTextConfig(**self.text_config)).to(self.device)
         unet = UNet2DConditionModel(**self.unet_config).to(self.device)
-        cumulative = alphas_cumprod(SCHEDULER_CONFIG).to(self.device)
-        snr = (cumulative / (1 - cumulative)).float()
+        noise_schedule = NoiseSchedule.from_config(SCHEDULER_CONFIG)
+        cumulative = noise_schedule.alphas_cumprod.to(self.device)
+        snr = cumulative / (1 - cumulative)
         timesteps = SCHEDULER_CONFIG["num_train_timesteps"]
 
         def loss_fn(step: int, generator: torch.Generator) -> torch.Tensor:
@@ -273,18 +277,18 @@ class Trainer:
                 latents = (posterior.mean + posterior.std * latent_noise) * scaling
             noise = torch.randn(latents.shape, generator=generator).to(self.device)
             t = torch.randint(0, timesteps, (latents.shape[0],), generator=generator).to(self.device)
-            a = cumulative[t].float().view(-1, 1, 1, 1)
+            a = cumulative[t].view(-1, 1, 1, 1)
             noisy = a.sqrt() * latents + (1 - a).sqrt() * noise
-            context = text_encoder(token_ids(self.tokenizer, captions).to(self.device)).last_hidden_state
+            ids = self.tokenizer(captions, padding="max_length", max_length=self.tokenizer.model_max_length, truncation=True, return_tensors="pt").input_ids
+            context = text_encoder(ids.to(self.device)).last_hidden_state
             prediction = unet(noisy, t, context)
             weight = snr[t].clamp(max=recipe.snr_gamma) / snr[t]
             return (weight * (prediction - noise).pow(2).mean(dim=(1, 2, 3))).mean()
 
         def on_sample(step: int, emas: dict[str, torch.nn.Module]) -> None:
-            latents = generate_latents(emas["unet"], emas["text_encoder"], self.tokenizer, list(GRID_PROMPTS), seeds=[0] * 8, steps=20, cfg=5.0)
-            with torch.no_grad():
-                images = vae.decode(latents / scaling)
-            save_grid(to_uint8(images), self.output / "samples" / f"unet_{step:06d}.png", columns=4)
+            model = TextToImage(emas["unet"], vae, TextEncoders(self.tokenizer, emas["text_encoder"]), noise_schedule, scaling)
+            images = generate_with(model, list(GRID_PROMPTS), seeds=[0] * len(GRID_PROMPTS), steps=settings.sample_steps, cfg=5.0)
+            save_grid(images, self.output / "samples" / f"unet_{step:06d}.png", columns=4)
 
         emas, _ = self._run("unet", settings, {"unet": unet, "text_encoder": text_encoder}, loss_fn, on_sample)
         return emas["unet"], emas["text_encoder"]
@@ -295,7 +299,8 @@ class Trainer:
         recipe, settings = self.recipe, self.recipe.ddpm
         torch.manual_seed(recipe.seed + 2)
         unet = UNet2DModel(**self.ddpm_config).to(self.device)
-        cumulative = alphas_cumprod(DDPM_SCHEDULER_CONFIG).to(self.device)
+        noise_schedule = NoiseSchedule.from_config(DDPM_SCHEDULER_CONFIG)
+        cumulative = noise_schedule.alphas_cumprod.to(self.device)
         timesteps = DDPM_SCHEDULER_CONFIG["num_train_timesteps"]
 
         def loss_fn(step: int, generator: torch.Generator) -> torch.Tensor:
@@ -303,13 +308,16 @@ class Trainer:
             images = F.interpolate(images, size=recipe.ddpm_size, mode="area").to(self.device)
             noise = torch.randn(images.shape, generator=generator).to(self.device)
             t = torch.randint(0, timesteps, (images.shape[0],), generator=generator).to(self.device)
-            a = cumulative[t].float().view(-1, 1, 1, 1)
+            a = cumulative[t].view(-1, 1, 1, 1)
             return F.mse_loss(unet(a.sqrt() * images + (1 - a).sqrt() * noise, t), noise)
 
         def on_sample(step: int, emas: dict[str, torch.nn.Module]) -> None:
-            size = recipe.ddpm_size
-            noise = torch.randn((16, 3, size, size), generator=torch.Generator().manual_seed(0)).to(self.device)
-            images = sample_ddim(emas["unet"], noise, cumulative, steps=50, steps_offset=0)
+            shape = (16, 3, recipe.ddpm_size, recipe.ddpm_size)
+            with torch.no_grad():
+                images = sample(
+                    emas["unet"], torch.zeros(shape, device=self.device), noise_schedule, sampler="euler",
+                    steps=settings.sample_steps, generator=torch.Generator().manual_seed(0),
+                )
             save_grid(to_uint8(images), self.output / "samples" / f"ddpm_{step:06d}.png", columns=8, scale=4)
 
         emas, _ = self._run("ddpm", settings, {"unet": unet}, loss_fn, on_sample)
@@ -323,25 +331,6 @@ def _edge_loss(reconstruction: torch.Tensor, target: torch.Tensor) -> torch.Tens
 
     (rx, ry), (tx, ty) = differences(reconstruction), differences(target)
     return F.l1_loss(rx, tx) + F.l1_loss(ry, ty)
-
-
-@torch.no_grad()
-def generate_latents(
-    unet: UNet2DConditionModel,
-    text_encoder: CLIPTextModel,
-    tokenizer: CLIPTokenizer,
-    prompts: list[str],
-    seeds: list[int],
-    steps: int,
-    cfg: float,
-) -> torch.Tensor:
-    """Scaled latents for prompts (one CPU-seeded noise tensor per seed), DDIM with guidance."""
-    device = next(unet.parameters()).device
-    shape = (unet.config["in_channels"], unet.config["sample_size"], unet.config["sample_size"])
-    noise = torch.stack([torch.randn(shape, generator=torch.Generator().manual_seed(seed)) for seed in seeds]).to(device)
-    positive = encode_prompts(tokenizer, text_encoder, prompts)
-    negative = encode_prompts(tokenizer, text_encoder, [""] * len(prompts))
-    return sample_ddim(guided(unet, positive, negative, cfg), noise, alphas_cumprod(SCHEDULER_CONFIG).to(device), steps)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,141 @@
+"""Prompt adherence of tiny-shapes: generate prompts x seeds through txt2img, read each image back
+with the geometric classifier, and report colour, background and shape accuracy.
+
+    python -m nodes.tiny_shapes.evaluate --seeds 4 --output runs/eval
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from nodes.tiny_shapes.classify import Reading, read_image
+from nodes.tiny_shapes.data import COLOURS, SHAPES
+from nodes.tiny_shapes.generate import generate_with, load
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a prompt asks for."""
+
+    colour: str
+    shape: str
+    background: str
+
+    @property
+    def prompt(self) -> str:
+        article = "an" if self.colour[0] in "aeiou" else "a"
+        background_article = "an" if self.background[0] in "aeiou" else "a"
+        return f"{article} {self.colour} {self.shape} on {background_article} {self.background} background"
+
+
+@dataclass(frozen=True)
+class Adherence:
+    """Accuracies in 0..1 over `count` generated images."""
+
+    count: int
+    colour: float
+    background: float
+    shape: float
+    per_shape: dict[str, float]
+
+
+def targets(backgrounds_per_pair: int = 2, seed: int = 0) -> list[Target]:
+    """Every colour x shape, each on `backgrounds_per_pair` other colours drawn with a fixed seed."""
+    rng = random.Random(seed)
+    chosen = []
+    for shape in SHAPES:
+        for colour in COLOURS:
+            others = [name for name in COLOURS if name != colour]
+            chosen += [Target(colour, shape, background) for background in rng.sample(others, backgrounds_per_pair)]
+    return chosen
+
+
+def score(pairs: list[tuple[Target, Reading]]) -> Adherence:
+    if not pairs:
+        raise ValueError("score: no images to score")
+
+    def share(hits: list[bool]) -> float:
+        return sum(hits) / len(hits)
+
+    per_shape = {
+        shape: share([reading.shape == shape for target, reading in pairs if target.shape == shape])
+        for shape in SHAPES
+        if any(target.shape == shape for target, _ in pairs)
+    }
+    return Adherence(
+        count=len(pairs),
+        colour=share([reading.colour == target.colour for target, reading in pairs]),
+        background=share([reading.background == (target.background,) for target, reading in pairs]),
+        shape=share([reading.shape == target.shape for target, reading in pairs]),
+        per_shape=per_shape,
+    )
+
+
+def evaluate(
+    checkpoint: str | Path, chosen: list[Target], seeds: list[int], *, steps: int = 20, cfg: float = 5.0
+) -> tuple[Adherence, list[tuple[Target, int, Image.Image, Reading]]]:
+    """Generate every target at every seed and score what the images show."""
+    model = load(checkpoint)
+    jobs = [(target, seed) for target in chosen for seed in seeds]
+    images = generate_with(model, [target.prompt for target, _ in jobs], [seed for _, seed in jobs], steps=steps, cfg=cfg)
+    results = [(target, seed, image, read_image(np.asarray(image))) for (target, seed), image in zip(jobs, images)]
+    return score([(target, reading) for target, _, _, reading in results]), results
+
+
+def _save_grid(results: list[tuple[Target, int, Image.Image, Reading]], path: Path, columns: int) -> None:
+    """All images, a red frame around each one that missed any of the three targets."""
+    size = results[0][2].width
+    rows = -(-len(results) // columns)
+    grid = Image.new("RGB", (columns * (size + 4), rows * (size + 4)), "white")
+    for index, (target, _, image, reading) in enumerate(results):
+        correct = (reading.colour, reading.background, reading.shape) == (target.colour, (target.background,), target.shape)
+        x, y = (index % columns) * (size + 4), (index // columns) * (size + 4)
+        grid.paste(Image.new("RGB", (size + 4, size + 4), "white" if correct else "red"), (x, y))
+        grid.paste(image, (x + 2, y + 2))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    grid.save(path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m nodes.tiny_shapes.evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", default="tiny-shapes", help="bundled name or diffusers folder (default: tiny-shapes)")
+    parser.add_argument("--seeds", type=int, default=2, help="seeds per prompt (default: 2)")
+    parser.add_argument("--backgrounds", type=int, default=2, help="backgrounds per colour x shape pair (default: 2)")
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--cfg", type=float, default=5.0)
+    parser.add_argument("--output", type=Path, default=Path("runs/eval"), help="report.json and grid.png go here")
+    args = parser.parse_args(argv)
+
+    chosen = targets(args.backgrounds)
+    adherence, results = evaluate(args.checkpoint, chosen, list(range(args.seeds)), steps=args.steps, cfg=args.cfg)
+    args.output.mkdir(parents=True, exist_ok=True)
+    report = {
+        "checkpoint": str(args.checkpoint),
+        "steps": args.steps,
+        "cfg": args.cfg,
+        "seeds": args.seeds,
+        **asdict(adherence),
+        "misses": [
+            {"prompt": target.prompt, "seed": seed, "read": {"colour": r.colour, "background": list(r.background), "shape": r.shape}}
+            for target, seed, _, r in results
+            if (r.colour, r.background, r.shape) != (target.colour, (target.background,), target.shape)
+        ],
+    }
+    (args.output / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    _save_grid(results, args.output / "grid.png", columns=2 * args.seeds * args.backgrounds)
+    print(
+        f"{adherence.count} images, {args.steps} steps, cfg {args.cfg}: colour {adherence.colour:.1%}, "
+        f"background {adherence.background:.1%}, shape {adherence.shape:.1%} "
+        f"({', '.join(f'{name} {value:.0%}' for name, value in adherence.per_shape.items())})"
+    )
+
+
+if __name__ == "__main__":
+    main()
