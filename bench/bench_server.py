@@ -32,8 +32,8 @@ from websockets.exceptions import ConnectionClosed
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT / "tests" / "server"))
 
-from server_helpers import serve, wait_for_run  # noqa: E402
-from server_toy_pack import PACK, chain_workflow  # noqa: E402
+from server_helpers import serve, wait_for_run
+from server_toy_pack import PACK, chain_workflow
 
 FINAL_EVENTS = {"run_finished", "run_failed", "run_interrupted"}
 

@@ -6,18 +6,19 @@ import asyncio
 import importlib.metadata
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 from fastapi.middleware.cors import CORSMiddleware
-from graph_engine.registry import Registry
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from graph_engine.registry import Registry
 from server.control import ControlError
 from server.hub import EventHub
 from server.library import WorkflowLibrary
-from server.schemas import Message
 from server.routes import files, library, runs, system, ws
+from server.schemas import Message
 from server.security import AccessGuard
 from server.settings import Settings
 from server.state import ServerState
@@ -62,7 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     # Any route may answer these: a body that is not JSON (400), or the access guard (401, 403).
-    common = {status: {"model": Message, "description": description} for status, description in
+    common: dict[int | str, dict[str, Any]] = {status: {"model": Message, "description": description} for status, description in
               ((400, "Malformed request"), (401, "Missing or wrong access token"), (403, "Origin or Host refused"))}
     for module in (runs, library, files, system, ws):
         app.include_router(module.router, responses=common)

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 from graph_engine.registry import Registry
-
 from server.settings import Settings, is_loopback
 
 HELP = "serve workflows over HTTP and websockets: queue, history, files, live progress"
@@ -50,9 +49,9 @@ def settings_from(args: argparse.Namespace, registry: Registry) -> Settings:
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted, with the node packs the engine CLI's --pack / --no-installed-packs select."""
     import uvicorn
-    from graph_engine.cli.common import load_registry
     from pydantic import ValidationError
 
+    from graph_engine.cli.common import load_registry
     from server.app import create_app
 
     registry = load_registry(args)

@@ -8,7 +8,6 @@ from typing import Any
 from graph_engine.document import load_workflow
 from graph_engine.issues import WorkflowValidationError
 from graph_engine.validation import validate_workflow
-
 from server.schemas import RunStatus, SubmitRequest, SubmitResponse
 from server.state import ServerState
 from server.worker import CANCEL_REASON, server_final_event

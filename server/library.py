@@ -9,7 +9,6 @@ from typing import Any
 
 from graph_engine.document import Workflow, parse_workflow
 from graph_engine.issues import WorkflowValidationError
-
 from server.files import replace_file
 from server.paths import resolve_under
 from server.schemas import SavedWorkflowInfo

@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from graph_engine.values import summarize
 from PIL import Image
 
+from graph_engine.values import summarize
 from server.files import move_new, write_new_file
 
 STAGING_FOLDER = ".staging"

@@ -25,20 +25,20 @@ def encode_preview(preview: Any, max_size: int) -> EncodedPreview | None:
     """
     if isinstance(preview, (bytes, bytearray)):
         try:
-            with Image.open(io.BytesIO(bytes(preview))) as image:
-                image_format, size = image.format, image.size
+            with Image.open(io.BytesIO(bytes(preview))) as decoded:
+                image_format, size = decoded.format, decoded.size
                 if image_format in ("PNG", "JPEG") and max(size) <= max_size:
                     return EncodedPreview(image_format.lower(), bytes(preview), *size)
-                image.load()
-                preview = image.copy()
+                decoded.load()
+                preview = decoded.copy()
         except (OSError, ValueError, Image.DecompressionBombError):
             return None
     if not isinstance(preview, Image.Image):
         return None
-    image = preview.copy()
-    image.thumbnail((max_size, max_size))
-    if image.mode not in ("RGB", "RGBA", "L"):
-        image = image.convert("RGB")
+    small: Image.Image = preview.copy()
+    small.thumbnail((max_size, max_size))
+    if small.mode not in ("RGB", "RGBA", "L"):
+        small = small.convert("RGB")
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return EncodedPreview("png", buffer.getvalue(), image.width, image.height)
+    small.save(buffer, format="PNG")
+    return EncodedPreview("png", buffer.getvalue(), small.width, small.height)

@@ -40,11 +40,11 @@ class AccessGuard:
         if settings.token is None and _host_name(host).lower() not in settings.trusted_hosts:
             return 403, f"Host {host!r} is not accepted; expected one of {sorted(settings.trusted_hosts)}"
         origin = headers.get("origin")
-        if origin is not None and origin not in settings.allowed_origins:
-            # Browsers send Origin on cross-site requests and on every websocket
-            # handshake; 'null' (sandboxed frames, file://) is never trusted.
-            if origin == "null" or urlsplit(origin).netloc.lower() != host.lower():
-                return 403, f"Origin {origin!r} may not use this server; start it with --allow-origin to permit it"
+        # Browsers send Origin on cross-site requests and on every websocket handshake;
+        # 'null' (sandboxed frames, file://) is never trusted.
+        if (origin is not None and origin not in settings.allowed_origins
+                and (origin == "null" or urlsplit(origin).netloc.lower() != host.lower())):
+            return 403, f"Origin {origin!r} may not use this server; start it with --allow-origin to permit it"
         if settings.token is not None:
             given = self._given_token(scope, headers)
             if given is None:

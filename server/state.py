@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import Request, WebSocket
-from graph_engine.registry import Registry
 
+from graph_engine.registry import Registry
 from server.hub import EventHub
 from server.library import WorkflowLibrary
 from server.settings import Settings

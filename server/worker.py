@@ -13,11 +13,16 @@ import time
 from typing import Any
 
 from graph_engine.cache import ResultCache, default_budget
-from graph_engine.events import TERMINAL_EVENT_TYPES, Event, NodeProgress, RunFailed, RunInterrupted
+from graph_engine.events import (
+    TERMINAL_EVENT_TYPES,
+    Event,
+    NodeProgress,
+    RunFailed,
+    RunInterrupted,
+)
 from graph_engine.executor import Executor, RunResult
 from graph_engine.issues import WorkflowValidationError
 from graph_engine.registry import Registry
-
 from server.hub import EventHub, Frame
 from server.outputs import RunFiles
 from server.previews import encode_preview
@@ -151,13 +156,16 @@ class Scheduler:
                 generation = self._generation
             run = self._store.claim_next(device)
             if run is None:
-                with self._wake:
-                    self._wake.wait_for(lambda: self._stopping or self._generation != generation, timeout=30)
+                self._sleep_until_changed(generation)
                 continue
             try:
                 self._execute(device, run)
             except Exception:  # the worker must outlive any one run
                 logger.exception("worker %s failed on run %s", device, run.id)
+
+    def _sleep_until_changed(self, generation: int) -> None:
+        with self._wake:
+            self._wake.wait_for(lambda: self._stopping or self._generation != generation, timeout=30)
 
     def _execute(self, device: str, run: Run) -> None:
         interrupt = threading.Event()
@@ -198,8 +206,8 @@ class Scheduler:
         if result is not None:
             try:
                 outputs = {name: files.export_value(name, value) for name, value in result.outputs.items()}
-            except OSError as error:
-                failure = f"could not save the outputs: {error}"
+            except OSError as save_error:
+                failure = f"could not save the outputs: {save_error}"
         public_files = files.publish([str(path) for path in result.files]) if result is not None else []
         public_files += files.finish()
         public_files += [path for value in outputs.values() for path in value.get("files", [])]
@@ -244,14 +252,14 @@ class _EventRecorder:
             self.final = body
             return
         preview = None
+        header = None
         if isinstance(event, NodeProgress) and event.preview is not None:
             preview = encode_preview(event.preview, self._preview_max_size)
             if preview is not None:
                 body["preview"] = {"format": preview.format, "width": preview.width, "height": preview.height}
+                header = {"run_id": self._run.id, "node_id": event.node_id, "seq": event.seq, **body["preview"]}
         self._hub.publish_event(self._run.id, event.seq, self._run.client_id, body)
-        if preview is not None:
-            header = {"run_id": self._run.id, "node_id": event.node_id, "seq": event.seq, "format": preview.format,
-                      "width": preview.width, "height": preview.height}
+        if preview is not None and header is not None:
             frame = encode_binary(BINARY_PREVIEW_IMAGE, header, preview.data)
             self._hub.publish_transient(Frame(frame, client_id=self._run.client_id))
 

@@ -5,10 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Response
-from graph_engine.issues import WorkflowValidationError
 
+from graph_engine.issues import WorkflowValidationError
 from server.control import ControlError
-from server.schemas import WORKFLOW_NAME_PATTERN, Message, SavedWorkflowInfo, ValidationErrorResponse
+from server.schemas import (
+    WORKFLOW_NAME_PATTERN,
+    Message,
+    SavedWorkflowInfo,
+    ValidationErrorResponse,
+)
 from server.state import ServerState, get_state
 
 router = APIRouter(tags=["workflows"])

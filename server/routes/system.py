@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
+
 from graph_engine.document import workflow_json_schema
 from graph_engine.events import event_json_schema
-
 from server.protocol import PROTOCOL_VERSION
 from server.schemas import DeviceInfo, FreeRequest, FreeResponse, SystemInfo
 from server.state import ServerState, get_state

@@ -110,10 +110,11 @@ class _Connection:
             text = await self.websocket.receive_text()
             try:
                 message = json.loads(text)
-                if not isinstance(message, dict):
-                    raise ValueError("expected a JSON object")
             except ValueError as error:
-                await self.send_json({"type": "error", "status": 400, "detail": f"not a JSON object: {error}"})
+                message = f"not JSON: {error}"
+            if not isinstance(message, dict):
+                await self.send_json({"type": "error", "status": 400,
+                                      "detail": f"expected a JSON object like {{\"type\": \"ping\"}}; got {message!r:.80}"})
                 continue
             await self.send_json(await self.handle(message))
 
@@ -172,9 +173,9 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         tasks = [asyncio.create_task(connection.pump(cursor)), asyncio.create_task(connection.listen())]
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
-            error = task.exception()
-            if error is not None and not isinstance(error, (WebSocketDisconnect, RuntimeError)):
-                raise error
+            failure = task.exception()
+            if failure is not None and not isinstance(failure, (WebSocketDisconnect, RuntimeError)):
+                raise failure
     except WebSocketDisconnect:
         pass
     finally:

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from graph_engine import Registry
 from server_toy_pack import PACK
 
+from graph_engine import Registry
 from server.app import create_app
 from server.settings import Settings
 

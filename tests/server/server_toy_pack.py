@@ -8,8 +8,9 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from graph_engine import Context, NodePack, Out, Range, SocketType, node
 from PIL import Image
+
+from graph_engine import Context, NodePack, Out, Range, SocketType, node
 
 IMAGE = SocketType("toy.IMAGE", "float tensor [B, H, W, C] in 0..1")
 BLOB = SocketType("toy.BLOB", "an opaque value")
@@ -18,24 +19,24 @@ Blob = Annotated[Any, BLOB]
 
 
 @node(category="toy")
-def Number(value: int = 0) -> Out[int, "value"]:
+def Number(value: int = 0) -> Annotated[int, Out("value")]:
     return value
 
 
 @node(category="toy")
-def Add(x: int, y: int = 0) -> Out[int, "sum"]:
+def Add(x: int, y: int = 0) -> Annotated[int, Out("sum")]:
     return x + y
 
 
 @node(category="toy")
-def Load(name: str = "model") -> Out[Blob, "model"]:
+def Load(name: str = "model") -> Annotated[Blob, Out("model")]:
     """Stands in for a model loader: slow-ish and cacheable."""
     time.sleep(0.05)
     return {"name": name}
 
 
 @node(category="toy")
-def Encode(model: Blob, text: str = "") -> Out[Blob, "cond"]:
+def Encode(model: Blob, text: str = "") -> Annotated[Blob, Out("cond")]:
     """Stands in for a text encoder."""
     return {"model": model["name"], "text": text}
 
@@ -45,7 +46,7 @@ def Steps(
     ctx: Context, cond: Blob, seed: int = 0,
     steps: Annotated[int, Range(1, 10_000)] = 3, delay: Annotated[float, Range(0.0, 10.0)] = 0.0,
     preview: bool = False,
-) -> Out[int, "value"]:
+) -> Annotated[int, Out("value")]:
     """Stands in for a sampler: reports every step (optionally with a preview image) and can be interrupted."""
     for step in range(steps):
         time.sleep(delay)
@@ -55,7 +56,7 @@ def Steps(
 
 
 @node(category="toy")
-def Picture(value: int, size: Annotated[int, Range(1, 256)] = 8) -> Out[Tensor, "image"]:
+def Picture(value: int, size: Annotated[int, Range(1, 256)] = 8) -> Annotated[Tensor, Out("image")]:
     """An IMAGE tensor [1, size, size, 3] whose colour depends on `value`."""
     import torch  # imported on first use: a server with this pack starts faster
 
@@ -74,12 +75,12 @@ def SaveImage(ctx: Context, image: Tensor, prefix: str = "toy") -> None:
 
 
 @node(category="toy")
-def Fail(x: int, message: str = "boom") -> Out[int, "value"]:
+def Fail(x: int, message: str = "boom") -> Annotated[int, Out("value")]:
     raise RuntimeError(message)
 
 
 @node(category="toy")
-def Big(megabytes: Annotated[int, Range(1, 4096)] = 1, seed: int = 0) -> Out[Blob, "blob"]:
+def Big(megabytes: Annotated[int, Range(1, 4096)] = 1, seed: int = 0) -> Annotated[Blob, Out("blob")]:
     """Holds `megabytes` of memory, to check that freeing the cache returns it."""
     import torch
 
@@ -107,7 +108,7 @@ class ToyModels:
 
 
 @node(category="toy", cacheable=False)
-def UseModel(ctx: Context, name: str = "model", megabytes: Annotated[int, Range(1, 1024)] = 1) -> Out[int, "size"]:
+def UseModel(ctx: Context, name: str = "model", megabytes: Annotated[int, Range(1, 1024)] = 1) -> Annotated[int, Out("size")]:
     return len(ctx.resource(ToyModels).load(name, megabytes))
 
 

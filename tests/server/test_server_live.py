@@ -162,7 +162,7 @@ def test_the_protocol_example_client_runs(live: LiveServer, tmp_path: Path) -> N
         result = subprocess.run(
             [sys.executable, str(REPO_ROOT / "server" / "examples" / "client.py"), str(workflow),
              "--set", f"seed={seed}", "--url", live.url, "--out", str(tmp_path / "out"), *extra],
-            capture_output=True, text=True, timeout=120,
+            capture_output=True, text=True, timeout=120, check=False,
         )
         assert result.returncode == 0, result.stdout + result.stderr
         assert "status: succeeded" in result.stdout and "preview of sample" in result.stdout
@@ -196,8 +196,17 @@ def test_restart_fails_the_running_run_and_resumes_the_queue(tmp_path: Path) -> 
         assert replayed[-1]["event"]["error"] == RESTART_REASON
 
 
-@pytest.mark.skipif(not (REPO_ROOT / "workflows" / "txt2img.json").exists(),
-                    reason="the bundled tiny model's workflows/txt2img.json is not in the repository yet")
+def _bundled_model_missing() -> str | None:
+    """Why the bundled tiny model cannot run yet, or None once the workflow and its weights are in place."""
+    if not (REPO_ROOT / "workflows" / "txt2img.json").exists():
+        return "the bundled model's workflows/txt2img.json is not in the repository yet"
+    checkpoint = REPO_ROOT / "nodes" / "tiny_shapes" / "checkpoints" / "tiny-shapes"
+    if not checkpoint.is_dir() or not any(checkpoint.iterdir()):
+        return f"the bundled model's weights ({checkpoint.relative_to(REPO_ROOT)}) are not in the repository yet"
+    return None
+
+
+@pytest.mark.skipif(_bundled_model_missing() is not None, reason=str(_bundled_model_missing()))
 def test_watching_a_real_run_of_the_bundled_model(tmp_path: Path) -> None:
     workflow = json.loads((REPO_ROOT / "workflows" / "txt2img.json").read_text())
     with serve(tmp_path / "data", packs=()) as server, httpx.Client(base_url=server.url, timeout=60) as http:
@@ -205,7 +214,7 @@ def test_watching_a_real_run_of_the_bundled_model(tmp_path: Path) -> None:
             run_id = _submit(http, workflow, client_id="model-watcher")
             events, _ = _follow(socket, run_id, timeout=300)
         final = events[-1]["event"]
-        assert final["type"] == "run_finished", final
+        assert final["type"] == "run_finished", final["result"]
         assert any(event["event"]["type"] == "node_progress" for event in events), "sampler steps are streamed"
         pngs = [path for path in final["files"] if path.endswith(".png")]
         assert pngs, final

@@ -46,13 +46,11 @@ def test_token_is_checked_on_http_and_websocket(make_client: AppFactory) -> None
         assert client.get("/queue", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
         assert client.get("/queue", params={"token": TOKEN}).status_code == 200
         assert client.get("/openapi.json").status_code == 401
-        with pytest.raises(WebSocketDisconnect) as refused:
-            with client.websocket_connect(WS_URL):
-                pass
+        with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect(WS_URL):
+            pass
         assert refused.value.code == 1008 and "token is required" in refused.value.reason
-        with pytest.raises(WebSocketDisconnect) as refused:
-            with client.websocket_connect(f"{WS_URL}?token=wrong"):
-                pass
+        with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect(f"{WS_URL}?token=wrong"):
+            pass
         assert refused.value.reason == "wrong access token"
         with client.websocket_connect(f"{WS_URL}?token={TOKEN}") as websocket:
             assert websocket.receive_json()["type"] == "hello"
@@ -63,9 +61,11 @@ def test_foreign_origins_are_refused(make_client: AppFactory) -> None:
         for origin in ("http://evil.example", "null", "http://127.0.0.1:9999", "http://localhost:8188"):
             response = client.post("/queue/pause", headers={"Origin": origin})
             assert response.status_code == 403, origin
-            with pytest.raises(WebSocketDisconnect) as refused:
-                with client.websocket_connect(WS_URL, headers={"Origin": origin}):
-                    pass
+            with (
+                pytest.raises(WebSocketDisconnect) as refused,
+                client.websocket_connect(WS_URL, headers={"Origin": origin}),
+            ):
+                pass
             assert "Origin" in refused.value.reason
         assert client.get("/queue").json()["paused"] is False, "no refused request had an effect"
         assert client.post("/queue/pause", headers={"Origin": "http://127.0.0.1:8188"}).status_code == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -87,7 +88,7 @@ def test_events_resume_by_cursor_and_client(store: Store) -> None:
     assert [(event.run_id, event.seq) for event in store.events_after(0, "me", 100)] == [(mine, s) for s in range(3)]
     assert store.cursor_of(theirs, 1) == ids[3]
     assert store.last_seq(mine) == 2 and store.last_seq("x") == -1
-    with pytest.raises(Exception):
+    with pytest.raises(sqlite3.IntegrityError):
         store.append_event(mine, 2, "me", "{}")  # (run, seq) is unique: no duplicated events
 
 
