@@ -45,7 +45,8 @@ class BrownianNoise:
     then [σ, σ_next]) need correlated draws, which independent noise gets wrong. W is sampled lazily:
     a point beyond the known ones extends the path by an independent increment, a point between two
     known ones is drawn from the Brownian bridge. Queries on successive disjoint intervals therefore
-    cost exactly one draw each, in order, like `IndependentNoise`.
+    cost exactly one draw each, in order, like `IndependentNoise`. Every queried point is kept (one
+    latent-sized tensor each, two per step for DPM++ SDE).
     """
 
     def __init__(self, like: Tensor, generator: torch.Generator) -> None:

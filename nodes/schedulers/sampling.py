@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from nodes.schedulers.catalog import sampler_spec
+from nodes.schedulers.catalog import SamplerSpec, sampler_spec
 from nodes.schedulers.denoiser import Denoise, Denoiser, Model
 from nodes.schedulers.inpaint import Inpaint, InpaintDenoiser
 from nodes.schedulers.noise import draw_noise
@@ -59,11 +59,7 @@ def sample(
     `options` are sampler tuning knobs such as `eta` or `order` (see `SAMPLERS[name].options`).
     """
     spec = sampler_spec(sampler)
-    options = dict(options or {})
-    unknown = sorted(set(options) - set(spec.options))
-    if unknown:
-        accepted = ", ".join(spec.options) or "none"
-        raise ValueError(f"sampler {sampler!r} has no option(s) {', '.join(unknown)}; it accepts: {accepted}")
+    options = _checked_options(sampler, spec, options, generator)
     full = build_schedule(schedule, noise_schedule, steps)
     first, last = _step_range(steps, denoise, start_step, end_step)
     if first >= last:
@@ -71,28 +67,21 @@ def sample(
     run = full.between(first, last)
     if last == steps or not return_leftover_noise:
         run = run.ending_at(noise_schedule.final_sigma if spec.ends_at_final_alpha else 0.0)
-    if spec.stochastic:
-        if generator is None:
-            raise ValueError(f"sampler {sampler!r} is stochastic: pass a seeded torch.Generator")
-        options["generator"] = generator
-    if inpaint is not None:
-        inpaint = inpaint.for_latent(latent)
-    if noise is None and (add_noise or inpaint is not None):
-        if generator is None:
-            raise ValueError("initial noise is needed: pass a seeded torch.Generator or a noise tensor")
-        noise = draw_noise(latent, generator)
-    if noise is not None and noise.shape != latent.shape:
-        raise ValueError(f"noise has shape {tuple(noise.shape)}, expected the latent's {tuple(latent.shape)}")
 
+    # The sampler state is kept in at least float32 (diffusers and ComfyUI do too): fp16 steps lose
+    # the small differences late steps are made of. The model gets that dtype and casts as it needs.
+    state = latent.to(torch.promote_types(latent.dtype, torch.float32))
+    if inpaint is not None:
+        inpaint = inpaint.for_latent(state)
+    if add_noise or inpaint is not None:
+        noise = _initial_noise(state, noise, generator)
     sigma_start, sigma_end = run.sigmas[0], run.sigmas[-1]
     if not add_noise:
-        x = latent * math.sqrt(1 + sigma_start**2)
+        x = state * math.sqrt(1 + sigma_start**2)
     elif first == 0:
-        x = latent + noise * math.sqrt(1 + sigma_start**2)
+        x = state + noise * math.sqrt(1 + sigma_start**2)
     else:
-        x = latent + noise * sigma_start
-    if inpaint is not None:
-        x = inpaint.blend(x, noise, sigma_start)  # the kept region starts on the original's trajectory
+        x = state + noise * sigma_start
 
     denoiser: Denoise = Denoiser(
         model,
@@ -102,11 +91,38 @@ def sample(
         consistency_boundary=spec.consistency_boundary,
     )
     if inpaint is not None:
+        x = inpaint.blend(x, noise, sigma_start)  # the kept region starts on the original's trajectory
         denoiser = InpaintDenoiser(denoiser, inpaint, noise)
     x = spec.function(denoiser, x, run.sigmas, callback=callback, **options)
     if inpaint is not None:
         x = inpaint.blend(x, noise, sigma_end)
-    return x / math.sqrt(1 + sigma_end**2)
+    return (x / math.sqrt(1 + sigma_end**2)).to(latent.dtype)
+
+
+def _checked_options(
+    name: str, spec: SamplerSpec, options: Mapping[str, Any] | None, generator: torch.Generator | None
+) -> dict[str, Any]:
+    """The sampler's keyword arguments: the user's tuning options, plus the generator it needs."""
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(spec.options))
+    if unknown:
+        accepted = ", ".join(spec.options) or "none"
+        raise ValueError(f"sampler {name!r} has no option(s) {', '.join(unknown)}; it accepts: {accepted}")
+    if spec.stochastic:
+        if generator is None:
+            raise ValueError(f"sampler {name!r} is stochastic: pass a seeded torch.Generator")
+        options["generator"] = generator
+    return options
+
+
+def _initial_noise(state: Tensor, noise: Tensor | None, generator: torch.Generator | None) -> Tensor:
+    if noise is None:
+        if generator is None:
+            raise ValueError("initial noise is needed: pass a seeded torch.Generator or a noise tensor")
+        return draw_noise(state, generator)
+    if noise.shape != state.shape:
+        raise ValueError(f"noise has shape {tuple(noise.shape)}, expected the latent's {tuple(state.shape)}")
+    return noise.to(device=state.device, dtype=state.dtype)
 
 
 def _step_range(steps: int, denoise: float, start_step: int | None, end_step: int | None) -> tuple[int, int]:

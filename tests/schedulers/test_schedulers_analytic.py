@@ -206,3 +206,15 @@ def test_brownian_noise_increments_are_those_of_one_path() -> None:
 def test_brownian_noise_rejects_an_empty_interval() -> None:
     with pytest.raises(ValueError, match="empty interval"):
         BrownianNoise(torch.zeros(2), torch.Generator())(1.0, 1.0)
+
+
+@pytest.mark.parametrize("sampler", [sample_ddim, sample_euler_ancestral, sample_dpmpp_sde, sample_dpmpp_2m_sde])
+def test_negative_eta_is_refused(sampler: Callable[..., Tensor]) -> None:
+    with pytest.raises(ValueError, match="eta must be >= 0, got -0.5"):
+        _run(sampler, seed=0, eta=-0.5)
+
+
+def test_eta_above_one_caps_the_noise_at_the_next_level() -> None:
+    # σ_up = min(σ_next, ...): every step becomes "denoise fully, then noise to σ_next".
+    result = _run(sample_ddim, seed=0, eta=3.0)
+    assert torch.isfinite(result).all()

@@ -365,3 +365,16 @@ def test_unknown_schedule_and_option_raise_with_the_valid_ones() -> None:
 def test_bad_arguments_raise_clearly(arguments: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         sample(NET, LATENT, SD, **{"generator": _generator(), **arguments})
+
+
+def test_half_precision_latents_are_sampled_in_float32() -> None:
+    dtypes: list[torch.dtype] = []
+
+    def net(x: Tensor, t: Tensor) -> Tensor:
+        dtypes.append(x.dtype)
+        return NET(x, t)
+
+    single = sample(net, torch.zeros(SHAPE), SD, steps=4, generator=_generator())
+    half = sample(net, torch.zeros(SHAPE, dtype=torch.float16), SD, steps=4, generator=_generator())
+    assert half.dtype == torch.float16 and set(dtypes) == {torch.float32}
+    assert torch.equal(half, single.half())

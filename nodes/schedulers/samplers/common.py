@@ -32,8 +32,11 @@ def ancestral_step(sigma: float, sigma_next: float, eta: float) -> tuple[float, 
     """Split a step σ → σ_next into a deterministic step to σ_down plus fresh noise of std σ_up.
 
     σ_up² = η²·σ_next²(σ² - σ_next²)/σ² is the DDPM posterior variance (η = 1) in these
-    coordinates; σ_down² + σ_up² = σ_next² keeps the marginal noise level right.
+    coordinates, capped at σ_next for η > 1; σ_down² + σ_up² = σ_next² keeps the marginal noise
+    level right.
     """
+    if not eta >= 0:
+        raise ValueError(f"eta must be >= 0, got {eta!r}")
     if sigma_next == 0:
         return 0.0, 0.0
     sigma_up = min(sigma_next, eta * math.sqrt(sigma_next**2 * (sigma**2 - sigma_next**2) / sigma**2))

@@ -9,13 +9,13 @@ Dividing by sqrt(ᾱ_{t-1}) gives the variance-exploding form used here (σ² = 
 
     x_next = x0 + sqrt(σ_next² - s'²)·ε + s'·z,   s' = η·σ_next·sqrt(1 - σ_next²/σ²),  ε = (x - x0)/σ.
 
-η = 0 is the deterministic DDIM sampler (Euler's method on the probability-flow ODE in these
-coordinates), η = 1 is DDPM's ancestral sampling. Twin: diffusers `DDIMScheduler`.
+s' is the ancestral σ_up of Karras et al. (2022): η = 0 is the deterministic DDIM sampler (Euler's
+method on the probability-flow ODE in these coordinates), η = 1 is DDPM's ancestral sampling.
+Twin: diffusers `DDIMScheduler`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
@@ -23,7 +23,7 @@ from torch import Tensor
 
 from nodes.schedulers.denoiser import Denoise
 from nodes.schedulers.noise import NoiseSampler
-from nodes.schedulers.samplers.common import StepCallback, intervals, resolve_noise
+from nodes.schedulers.samplers.common import StepCallback, ancestral_step, intervals, resolve_noise
 
 
 def sample_ddim(
@@ -41,8 +41,8 @@ def sample_ddim(
     for i, (sigma, sigma_next) in enumerate(steps):
         denoised = denoise(x, sigma)
         eps = (x - denoised) / sigma
-        noise_std = eta * sigma_next * math.sqrt(1 - (sigma_next / sigma) ** 2)
-        x = denoised + math.sqrt(sigma_next**2 - noise_std**2) * eps
+        eps_scale, noise_std = ancestral_step(sigma, sigma_next, eta)  # sqrt(σ_next² - s'²), s'
+        x = denoised + eps_scale * eps
         if noise is not None and noise_std > 0:
             x = x + noise_std * noise(sigma, sigma_next)
         if callback is not None:

@@ -32,6 +32,8 @@ def sample_dpmpp_2m_sde(
     noise_sampler: NoiseSampler | None = None,
     callback: StepCallback | None = None,
 ) -> Tensor:
+    if not eta >= 0:
+        raise ValueError(f"eta must be >= 0, got {eta!r}")
     noise = resolve_noise(x, generator, noise_sampler)
     steps = intervals(sigmas)
     previous: tuple[float, Tensor] | None = None  # (h, x0) of the previous step
