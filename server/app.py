@@ -61,10 +61,16 @@ def create_app(settings: Settings) -> FastAPI:
         description="Queue, history, files and live progress for graph-engine workflows. "
         "The websocket protocol at /ws is described in server/PROTOCOL.md.",
         lifespan=lifespan,
+        # Uploads check their own (usually larger) limit with a clearer message.
+        max_body_size=max(settings.max_request_bytes, settings.max_upload_bytes),
     )
-    # Any route may answer these: a body that is not JSON (400), or the access guard (401, 403).
-    common: dict[int | str, dict[str, Any]] = {status: {"model": Message, "description": description} for status, description in
-              ((400, "Malformed request"), (401, "Missing or wrong access token"), (403, "Origin or Host refused"))}
+    # Any route may answer these: a body that is not JSON (400) or too large (413), or the access guard.
+    common: dict[int | str, dict[str, Any]] = {
+        status: {"model": Message, "description": description} for status, description in (
+            (400, "Malformed request"), (401, "Missing or wrong access token"),
+            (403, "Origin or Host refused"), (413, "Request body too large"),
+        )
+    }
     for module in (runs, library, files, system, ws):
         app.include_router(module.router, responses=common)
 

@@ -40,8 +40,11 @@ class Settings(BaseModel):
         "(DNS-rebinding guard), e.g. the name a reverse proxy forwards.",
     )
     max_upload_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    max_request_bytes: int = Field(default=16 * 1024 * 1024, gt=0, description="Largest JSON request body.")
     max_upload_pixels: int = Field(default=64 * 1024 * 1024, gt=0, description="Refuses decompression bombs.")
-    devices: tuple[str, ...] = Field(default=("cpu",), min_length=1, description="One worker thread per device.")
+    devices: tuple[str, ...] = Field(
+        default=("auto",), min_length=1, description="One worker thread per device: auto, cpu, cuda, cuda:1, mps."
+    )
     registry: Any = Field(default=None, description="The engine node registry; None means the default node packs.")
     preview_max_size: int = Field(default=512, ge=16, le=4096, description="Longest side of preview images.")
     cache_bytes: int | None = Field(default=None, gt=0, description="Result cache budget; None = engine default.")
@@ -53,6 +56,13 @@ class Settings(BaseModel):
             if origin == "null" or "://" not in origin or origin.endswith("/"):
                 raise ValueError(f"allowed origin {origin!r} must look like 'https://host[:port]'")
         return origins
+
+    @field_validator("devices")
+    @classmethod
+    def _devices_are_distinct(cls, devices: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(devices)) != len(devices):
+            raise ValueError(f"devices {list(devices)} name one device twice; each device gets one worker")
+        return devices
 
     @model_validator(mode="after")
     def _remote_bind_needs_token(self) -> Settings:

@@ -120,6 +120,14 @@ def test_oversized_uploads_are_refused(make_client: AppFactory, tmp_path: Path) 
     assert [path.name for path in (tmp_path / "data" / "inputs").iterdir()] == ["upload.png"]
 
 
+def test_oversized_json_bodies_are_refused(make_client: AppFactory) -> None:
+    with make_client(max_request_bytes=10_000, max_upload_bytes=10_000) as client:
+        huge = {"schema_version": 1, "nodes": {f"n{i}": {"type": "toy.Number"} for i in range(1000)}}
+        assert client.post("/runs", json={"workflow": huge}).status_code == 413
+        assert client.put("/workflows/huge", json=huge).status_code == 413
+        assert client.get("/queue").json()["queued"] == []
+
+
 def test_non_images_and_bombs_are_refused(make_client: AppFactory, tmp_path: Path) -> None:
     gif = io.BytesIO()
     Image.new("RGB", (4, 4)).save(gif, format="GIF")
