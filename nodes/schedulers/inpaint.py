@@ -42,8 +42,8 @@ class Inpaint:
             )
         if self.mask.numel() and (self.mask.min() < 0 or self.mask.max() > 1):
             raise ValueError("inpaint mask values must lie in [0, 1] (1 = regenerate, 0 = keep)")
-        to = {"device": latent.device, "dtype": latent.dtype}
-        return Inpaint(self.original.to(**to), self.mask.to(**to).expand(latent.shape))
+        original = self.original.to(device=latent.device, dtype=latent.dtype)
+        return Inpaint(original, self.mask.to(device=latent.device, dtype=latent.dtype).expand(latent.shape))
 
     def blend(self, x: Tensor, noise: Tensor, sigma: float) -> Tensor:
         """x inside the mask, the original noised to σ outside it."""

@@ -73,8 +73,8 @@ def sample(
     state = latent.to(torch.promote_types(latent.dtype, torch.float32))
     if inpaint is not None:
         inpaint = inpaint.for_latent(state)
-    if add_noise or inpaint is not None:
-        noise = _initial_noise(state, noise, generator)
+    # Without added noise or a mask the noise goes unused (zeros, as ComfyUI), and no draw is made.
+    noise = _initial_noise(state, noise, generator) if add_noise or inpaint is not None else torch.zeros_like(state)
     sigma_start, sigma_end = run.sigmas[0], run.sigmas[-1]
     if not add_noise:
         x = state * math.sqrt(1 + sigma_start**2)

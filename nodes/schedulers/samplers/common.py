@@ -28,6 +28,16 @@ def to_d(x: Tensor, sigma: float, denoised: Tensor) -> Tensor:
     return (x - denoised) / sigma
 
 
+def weighted_sum(weights: Sequence[float], tensors: Sequence[Tensor]) -> Tensor:
+    """Σ w_k·t_k over equally long, non-empty sequences."""
+    if not tensors or len(weights) != len(tensors):
+        raise ValueError(f"weighted_sum needs as many weights as tensors (>= 1), got {len(weights)} and {len(tensors)}")
+    total = weights[0] * tensors[0]
+    for weight, tensor in zip(weights[1:], tensors[1:], strict=True):
+        total = total + weight * tensor
+    return total
+
+
 def ancestral_step(sigma: float, sigma_next: float, eta: float) -> tuple[float, float]:
     """Split a step σ → σ_next into a deterministic step to σ_down plus fresh noise of std σ_up.
 

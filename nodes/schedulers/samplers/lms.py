@@ -10,7 +10,7 @@ from numpy.polynomial import Polynomial
 from torch import Tensor
 
 from nodes.schedulers.denoiser import Denoise
-from nodes.schedulers.samplers.common import StepCallback, intervals, to_d
+from nodes.schedulers.samplers.common import StepCallback, intervals, to_d, weighted_sum
 
 
 def lms_coefficients(history: Sequence[float], sigma_next: float) -> list[float]:
@@ -48,7 +48,7 @@ def sample_lms(
         derivatives = [*derivatives, to_d(x, sigma, denoised)][-order:]
         levels = [*levels, sigma][-order:]
         coefficients = lms_coefficients(levels, sigma_next)
-        x = x + sum(c * d for c, d in zip(coefficients, derivatives, strict=True))
+        x = x + weighted_sum(coefficients, derivatives)
         if callback is not None:
             callback(i, len(steps), x, denoised)
     return x

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from torch import Tensor
 
 from nodes.schedulers.denoiser import Denoise
-from nodes.schedulers.samplers.common import StepCallback, intervals
+from nodes.schedulers.samplers.common import StepCallback, intervals, weighted_sum
 
 # Adams–Bashforth weights for 1..4 noise predictions, newest first (eq. 12 for four).
 _ADAMS_BASHFORTH = ((1.0,), (3 / 2, -1 / 2), (23 / 12, -16 / 12, 5 / 12), (55 / 24, -59 / 24, 37 / 24, -9 / 24))
@@ -35,7 +35,7 @@ def sample_pndm(
         else:
             recent = [eps, *reversed(history)]
             weights = _ADAMS_BASHFORTH[len(recent) - 1]
-            combined = sum(w * e for w, e in zip(weights, recent, strict=True))
+            combined = weighted_sum(weights, recent)
         history = [*history, eps][-3:]
         x = x + (sigma_next - sigma) * combined
         if callback is not None:

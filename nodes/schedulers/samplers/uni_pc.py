@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from nodes.schedulers.denoiser import Denoise
-from nodes.schedulers.samplers.common import StepCallback, intervals
+from nodes.schedulers.samplers.common import StepCallback, intervals, weighted_sum
 
 VARIANTS = ("bh1", "bh2")
 
@@ -65,7 +65,7 @@ def _predict(
     b_h = _b_of_h(h, variant)
     # Order 2 uses ρ = 1/2 (the paper's choice); higher orders solve the order conditions.
     rhos = [0.5] if order == 2 else _solve(ratios[:-1], _b_vector(h, b_h, order)[:-1])
-    return x_next - b_h * sum(rho * d for rho, d in zip(rhos, differences, strict=True))
+    return x_next - b_h * weighted_sum(rhos, differences)
 
 
 def _correct(
@@ -84,8 +84,7 @@ def _correct(
     ratios, differences = _scaled_differences(history, order, h)
     b_h = _b_of_h(h, variant)
     rhos = [0.5] if order == 1 else _solve(ratios, _b_vector(h, b_h, order))
-    correction = sum(rho * d for rho, d in zip(rhos[:-1], differences, strict=True))
-    return x - b_h * (correction + rhos[-1] * (denoised - denoised_start))
+    return x - b_h * weighted_sum(rhos, [*differences, denoised - denoised_start])
 
 
 def _scaled_differences(history: list[tuple[float, Tensor]], order: int, h: float) -> tuple[list[float], list[Tensor]]:
