@@ -107,9 +107,11 @@ class _Connection:
 
     async def listen(self) -> None:
         while True:
-            text = await self.websocket.receive_text()
+            received = await self.websocket.receive()
+            if received["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(received.get("code", 1000))
             try:
-                message = json.loads(text)
+                message = json.loads(received["text"]) if received.get("text") is not None else "a binary message"
             except ValueError as error:
                 message = f"not JSON: {error}"
             if not isinstance(message, dict):

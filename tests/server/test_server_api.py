@@ -212,3 +212,22 @@ def test_system_info_and_free_memory(client: TestClient) -> None:
     assert client.get("/system").json()["resources"]["cpu"]["ToyModels"]["loaded"] == []
     assert unloaded["rss_before"] - unloaded["rss_after"] > 32 * 2**20, "unloading really freed the model"
     assert client.post("/system/free", json={"clear_cache": "yes please"}).status_code == 422
+
+
+def test_websocket_in_process_answers_every_message(client: TestClient) -> None:
+    with client.websocket_connect("ws://127.0.0.1:8188/ws?client_id=tester") as websocket:
+        assert websocket.receive_json()["type"] == "hello"
+        assert websocket.receive_json()["type"] == "queue"
+        assert websocket.receive_json()["type"] == "replay_done"
+        websocket.send_bytes(b"\x00\x01")
+        assert websocket.receive_json()["status"] == 400
+        websocket.send_text("[1, 2]")
+        assert websocket.receive_json()["status"] == 400
+        websocket.send_json({"type": "cancel", "run_id": "0" * 32, "request_id": 7})
+        assert websocket.receive_json() == {"request_id": 7, "type": "error", "status": 404,
+                                            "detail": f"no run {'0' * 32!r}"}
+        websocket.send_json({"type": "ping"})
+        assert websocket.receive_json() == {"type": "pong"}
+    with client.websocket_connect("ws://127.0.0.1:8188/ws?scope=client") as websocket:
+        refusal = websocket.receive_json()
+        assert refusal["type"] == "error" and "client_id" in refusal["detail"]
