@@ -4,6 +4,7 @@ text metadata. No engine, no models: usable from any script."""
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -121,6 +122,23 @@ def batch_images(first: torch.Tensor, second: torch.Tensor, method: ResizeMethod
     if second.shape[1:3] != first.shape[1:3]:
         second = resize_image(second, first.shape[2], first.shape[1], method)
     return torch.cat([first, second])
+
+
+def image_grid(images: torch.Tensor, columns: int = 0, padding: int = 0, fill: float = 1.0) -> torch.Tensor:
+    """A batch tiled into one image, row by row; `columns` 0 picks a near-square grid. Tiles are
+    separated (and framed) by `padding` pixels of value `fill`."""
+    check_image(images, "images")
+    count, height, width, channels = images.shape
+    if columns < 0 or padding < 0:
+        raise ValueError(f"columns and padding must be >= 0, got {columns} and {padding}")
+    columns = min(columns or math.ceil(math.sqrt(count)), count)
+    rows = math.ceil(count / columns)
+    step_y, step_x = height + padding, width + padding
+    grid = torch.full((1, rows * step_y + padding, columns * step_x + padding, channels), fill, dtype=images.dtype)
+    for index in range(count):
+        top, left = padding + index // columns * step_y, padding + index % columns * step_x
+        grid[0, top : top + height, left : left + width] = images[index]
+    return grid
 
 
 # ---- masks and latents -----------------------------------------------------------------------

@@ -19,6 +19,7 @@ from nodes.image_ops import (
     center_crop_to_aspect,
     check_image,
     crop_image,
+    image_grid,
     load_image_file,
     load_mask_file,
     resize_image,
@@ -134,3 +135,13 @@ def ImageCrop(image: Image, x: Offset = 0, y: Offset = 0, width: Side = 512, hei
 def ImageBatch(first: Image, second: Image, method: ResizeMethod = "bilinear") -> Image:
     """One batch of both image batches; the second is resized to the first's size if they differ."""
     return batch_images(first, second, method)
+
+
+@node(category="image")
+def ImageGrid(
+    images: Image,
+    columns: Annotated[int, Range(0, 64), Description("0: as many as make the grid about square")] = 0,
+    padding: Annotated[int, Range(0, 64), Description("white pixels between and around the tiles")] = 2,
+) -> Image:
+    """Tile a batch of images into one image, row by row (e.g. the images of a batch or a sweep)."""
+    return image_grid(images, columns, padding)

@@ -28,6 +28,7 @@ from nodes.model_manager import ManagedModel, ModelManager
 from nodes.models import AutoencoderKL, UNet2DModel
 from nodes.previews import fit_latent_preview
 from nodes.schedulers import NoiseSchedule
+from nodes.tiny_shapes import BUNDLED_NAMES, bundled_checkpoint
 from nodes.types import Clip, ClipHandle, Model, ModelHandle, UnconditionalModel, UnconditionalModelHandle, Vae, VaeHandle
 
 WeightDtype = Literal["auto", "float32", "float16", "bfloat16"]
@@ -51,21 +52,14 @@ def resolve_source(name: str) -> str | Path:
     path = Path(name).expanduser()
     if path.exists():
         return path
+    if name in BUNDLED_NAMES:
+        return bundled_checkpoint(name)
     if is_repo_id(name):
         return name
-    if "/" not in name and "\\" not in name and not path.suffix:  # a bare name: a bundled model
-        return _bundled(name)
     raise CheckpointError(
-        f"model {name!r} not found: expected a bundled model name, an existing file or folder, "
-        "or a Hub repo id such as 'owner/name'"
+        f"model {name!r} not found: expected a bundled model ({', '.join(BUNDLED_NAMES)}), an existing file "
+        "or folder, or a Hub repo id such as 'owner/name'"
     )
-
-
-def _bundled(name: str) -> Path:
-    # Imported on demand: the bundled models' package is only needed when one is named.
-    from nodes.tiny_shapes import bundled_checkpoint
-
-    return bundled_checkpoint(name)
 
 
 def source_signature(name: str) -> str:

@@ -14,6 +14,7 @@ from nodes.image_ops import (
     center_crop_to_aspect,
     crop_image,
     crop_to_multiple,
+    image_grid,
     grow_mask,
     image_to_pixels,
     load_image_file,
@@ -141,3 +142,15 @@ def test_png_text_round_trip_atomic_and_deterministic(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "b.png"]  # no temporary files left
     reread = np.asarray(Image.open(tmp_path / "a.png"))
     assert np.array_equal(reread, np.asarray(picture))
+
+
+def test_image_grid() -> None:
+    images = torch.stack([torch.full((2, 3, 3), value) for value in (0.1, 0.2, 0.3)])
+    grid = image_grid(images, padding=1, fill=1.0)
+    assert grid.shape == (1, 7, 9, 3)  # 2 columns, 2 rows of 2x3 tiles with 1 px around each
+    assert grid[0, 1, 1, 0] == pytest.approx(0.1) and grid[0, 1, 5, 0] == pytest.approx(0.2)
+    assert grid[0, 4, 1, 0] == pytest.approx(0.3) and grid[0, 4, 5, 0] == 1.0 and grid[0, 0, 0, 0] == 1.0
+    assert image_grid(images, columns=3).shape == (1, 2, 9, 3)
+    assert image_grid(images, columns=10).shape == (1, 2, 9, 3)
+    with pytest.raises(ValueError, match=">= 0"):
+        image_grid(images, padding=-1)

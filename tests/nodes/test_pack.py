@@ -16,7 +16,7 @@ EXPECTED_NODES = {
     "CheckpointLoader", "VAELoader", "UnconditionalLoader", "TextEncode", "TextEncodeSDXL", "ConditioningCombine",
     "ConditioningZero", "EmptyLatent", "LatentUpscale", "SetLatentNoiseMask", "LatentBatch", "LatentFromBatch",
     "KSampler", "KSamplerAdvanced", "VAEEncode", "VAEDecode", "VAEEncodeTiled", "VAEDecodeTiled", "InpaintEncode",
-    "LoadImage", "LoadMask", "SaveImage", "PreviewImage", "ImageScale", "ImageCrop", "ImageBatch",
+    "LoadImage", "LoadMask", "SaveImage", "PreviewImage", "ImageScale", "ImageCrop", "ImageBatch", "ImageGrid",
     "Int", "Float", "String", "Boolean", "Seed", "UnconditionalSample",
 }  # fmt: skip
 
