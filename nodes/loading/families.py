@@ -33,23 +33,13 @@ class TextEncoderSlot:
     pad_token: str
 
 
-@dataclass(frozen=True)
-class FamilyLayout:
-    text_encoders: tuple[TextEncoderSlot, ...]
-
-
-LAYOUTS: dict[Family, FamilyLayout] = {
-    "sd1": FamilyLayout((TextEncoderSlot("cond_stage_model.transformer.", "clip", "CLIPTextModel", OPENAI_PAD_TOKEN),)),
-    "sd2": FamilyLayout(
-        (TextEncoderSlot("cond_stage_model.model.", "open_clip", "CLIPTextModel", OPEN_CLIP_PAD_TOKEN),)
-    ),
-    "sdxl": FamilyLayout(
-        (
-            TextEncoderSlot("conditioner.embedders.0.transformer.", "clip", "CLIPTextModel", OPENAI_PAD_TOKEN),
-            TextEncoderSlot(
-                "conditioner.embedders.1.model.", "open_clip", "CLIPTextModelWithProjection", OPEN_CLIP_PAD_TOKEN
-            ),
-        )
+# The text encoders of each family's original single files, in order (SDXL: OpenAI CLIP, then OpenCLIP bigG).
+TEXT_ENCODER_SLOTS: dict[Family, tuple[TextEncoderSlot, ...]] = {
+    "sd1": (TextEncoderSlot("cond_stage_model.transformer.", "clip", "CLIPTextModel", OPENAI_PAD_TOKEN),),
+    "sd2": (TextEncoderSlot("cond_stage_model.model.", "open_clip", "CLIPTextModel", OPEN_CLIP_PAD_TOKEN),),
+    "sdxl": (
+        TextEncoderSlot("conditioner.embedders.0.transformer.", "clip", "CLIPTextModel", OPENAI_PAD_TOKEN),
+        TextEncoderSlot("conditioner.embedders.1.model.", "open_clip", "CLIPTextModelWithProjection", OPEN_CLIP_PAD_TOKEN),
     ),
 }
 
@@ -71,8 +61,8 @@ def detect_family(keys: list[str], shape: Callable[[str], tuple[int, ...]]) -> F
         )
     if any(key.startswith("conditioner.embedders.0.model.") for key in keys):
         raise CheckpointError("SDXL refiner checkpoints are not supported (only SD 1.x, SD 2.x and SDXL base)")
-    for family, layout in LAYOUTS.items():
-        if _has_prefixes(keys, layout):
+    for family, slots in TEXT_ENCODER_SLOTS.items():
+        if all(any(key.startswith(slot.prefix) for key in keys) for slot in slots):
             return family
     key_set = set(keys)
     for index in range(1, 9):
@@ -86,10 +76,6 @@ def detect_family(keys: list[str], shape: Callable[[str], tuple[int, ...]]) -> F
         f"cannot tell which Stable Diffusion family this checkpoint is: no known text-encoder prefix and no"
         f" cross-attention width in {sorted(_CONTEXT_WIDTH)}; pass family= one of {FAMILIES}"
     )
-
-
-def _has_prefixes(keys: list[str], layout: FamilyLayout) -> bool:
-    return all(any(key.startswith(slot.prefix) for key in keys) for slot in layout.text_encoders)
 
 
 def shipped_configs(family: Family) -> dict[str, dict[str, Any]]:

@@ -35,9 +35,7 @@ def is_repo_id(source: str) -> bool:
     return bool(_REPO_ID.match(source))
 
 
-def hub_snapshot(
-    repo_id: str, *, components: Sequence[str], variant: str | None = None, revision: str | None = None
-) -> Path:
+def hub_snapshot(repo_id: str, *, components: Sequence[str], variant: str | None = None) -> Path:
     """A local folder holding the files of `repo_id` that a loader needs.
 
     `components` are the sub-folders read (e.g. "unet", "tokenizer"); files at the top level
@@ -45,13 +43,13 @@ def hub_snapshot(
     """
     patterns = download_patterns(components, variant)
     try:
-        cached = Path(snapshot_download(repo_id, allow_patterns=patterns, revision=revision, local_files_only=True))
+        cached = Path(snapshot_download(repo_id, allow_patterns=patterns, local_files_only=True))
         if _is_complete(cached, components, variant):
             return cached
     except LocalEntryNotFoundError:
         pass
     try:
-        folder = Path(snapshot_download(repo_id, allow_patterns=patterns, revision=revision))
+        folder = Path(snapshot_download(repo_id, allow_patterns=patterns))
     except (HfHubHTTPError, OSError, ValueError) as error:
         raise HubUnavailableError(_unavailable_message(repo_id, patterns, str(error))) from error
     # Offline, snapshot_download hands back whatever part of the repo is cached.

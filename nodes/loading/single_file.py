@@ -15,8 +15,8 @@ import torch
 from nodes.loading.build import cast_floating
 from nodes.loading.errors import CheckpointError
 from nodes.loading.families import (
-    LAYOUTS,
     PREDICTION_TYPES,
+    TEXT_ENCODER_SLOTS,
     Family,
     PredictionType,
     TextEncoderSlot,
@@ -105,7 +105,7 @@ def convert_original_checkpoint(
             state_dict=_convert_text_encoder(keys, slot, resolved[name], read),
             pad_token=slot.pad_token,
         )
-        for name, slot in zip(TEXT_ENCODER_NAMES, LAYOUTS[family].text_encoders)
+        for name, slot in zip(TEXT_ENCODER_NAMES, TEXT_ENCODER_SLOTS[family])
     )
     scheduler_config = {**resolved["scheduler"], "prediction_type": prediction}
     return ConvertedCheckpoint(
