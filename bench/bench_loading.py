@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -51,7 +52,10 @@ def build_folder(folder: Path, model: str) -> None:
         configs["unet"].update(block_out_channels=[32, 64, 64, 64], norm_num_groups=8)
         configs["vae"].update(block_out_channels=[16, 32, 32, 32], norm_num_groups=8)
         configs["text_encoder"].update(num_hidden_layers=2)
-    config = lambda name: {k: v for k, v in configs[name].items() if not k.startswith("_")}  # noqa: E731
+
+    def config(name: str) -> dict[str, Any]:
+        return {key: value for key, value in configs[name].items() if not key.startswith("_")}
+
     torch.manual_seed(0)
     pipeline = StableDiffusionPipeline(
         unet=UNet2DConditionModel(**config("unet")),
