@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -68,7 +69,7 @@ def in_process(checkpoint: str, device: str, repeats: int, output: Path) -> None
     document["outputs"] = {name: {"from": node, "output": output} for name, (node, output) in links.items()}
     values = executor.run(document, outputs=list(links)).outputs
     sampler_inputs = result.workflow.nodes["sampler"].inputs
-    settings = {name: sampler_inputs[name] for name in ("steps", "cfg", "sampler", "scheduler", "denoise")}
+    settings: dict[str, Any] = {name: sampler_inputs[name] for name in ("steps", "cfg", "sampler", "scheduler", "denoise")}
     embedded = result.workflow.to_json()
     manager = executor.resources.get(ModelManager)
 
@@ -83,12 +84,24 @@ def in_process(checkpoint: str, device: str, repeats: int, output: Path) -> None
     reseed, alone = alternating_medians(repeats, new_seed, direct)
     print(f"device {executor.device}, torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}")
     print(f"cold run (load + encode + sample + decode + save): {cold:8.3f} s  = {cold / alone:6.2f} x the work alone")
-    print(f"re-run, new seed (median of {repeats}):            {reseed:8.3f} s  = {reseed / alone:6.3f} x the work alone")
+    print(
+        f"re-run, new seed (median of {repeats}):            {reseed:8.3f} s  = {reseed / alone:6.3f} x the work alone"
+    )
     print(f"sampler + decode + PNG alone (median of {repeats}):  {alone:8.3f} s  = 1.000")
 
 
 def end_to_end(checkpoint: str, device: str, repeats: int, output: Path) -> None:
-    command = [sys.executable, "-m", "graph_engine", "run", str(WORKFLOW), "--output-dir", str(output), "--device", device]
+    command = [
+        sys.executable,
+        "-m",
+        "graph_engine",
+        "run",
+        str(WORKFLOW),
+        "--output-dir",
+        str(output),
+        "--device",
+        device,
+    ]
     if checkpoint != "tiny-shapes":
         command += ["--set", f"checkpoint={checkpoint}"]
     installed = Registry.discover().nodes.get("KSampler") is not None
@@ -98,7 +111,7 @@ def end_to_end(checkpoint: str, device: str, repeats: int, output: Path) -> None
     for _ in range(repeats):
         before = set(output.glob("*.png"))
         start = time.perf_counter()
-        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+        done = subprocess.run(command, check=False, cwd=REPO, capture_output=True, text=True)
         times.append(time.perf_counter() - start)
         if done.returncode != 0 or len(set(output.glob("*.png")) - before) != 1:
             raise SystemExit(f"CLI run failed:\n{done.stderr[-2000:]}")
@@ -114,7 +127,9 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--cli-repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads here and in the CLI runs (0: torch's default)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch CPU threads here and in the CLI runs (0: torch's default)"
+    )
     args = parser.parse_args()
     if args.threads:
         # Tiny models on a busy machine run faster single-threaded; the CLI reads OMP_NUM_THREADS.

@@ -187,7 +187,9 @@ def resolve_input_path(path: str | Path, search: Sequence[Path] = ()) -> Path:
     for place in tried:
         if place.is_file():
             return place
-    raise FileNotFoundError(f"image file {str(path)!r} not found; looked at: {', '.join(str(p.absolute()) for p in tried)}")
+    raise FileNotFoundError(
+        f"image file {str(path)!r} not found; looked at: {', '.join(str(p.absolute()) for p in tried)}"
+    )
 
 
 def _open_picture(path: Path) -> Image.Image:

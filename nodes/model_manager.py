@@ -110,9 +110,7 @@ class ModelManager:
         with self._lock:
             return self._models.get(key)
 
-    def add(
-        self, key: str, module: nn.Module, reload: Loader, info: Mapping[str, Any] | None = None
-    ) -> ManagedModel:
+    def add(self, key: str, module: nn.Module, reload: Loader, info: Mapping[str, Any] | None = None) -> ManagedModel:
         """Keep `module` under `key` (`reload` loads it again after it was dropped); `info` is
         small metadata kept with it for as long as the entry exists.
 
@@ -197,7 +195,12 @@ class ModelManager:
         """What is kept where, the budgets, and the load/eviction/offload counters (JSON-ready)."""
         with self._lock:
             models = [
-                {"key": m.key, "bytes": m.nbytes, "device": str(m.device) if m.loaded else None, "last_used": m.last_used}
+                {
+                    "key": m.key,
+                    "bytes": m.nbytes,
+                    "device": str(m.device) if m.loaded else None,
+                    "last_used": m.last_used,
+                }
                 for m in self._by_age()
             ]
             return {
@@ -214,7 +217,9 @@ class ModelManager:
         """Bytes of weights loaded (on `device` only, when given)."""
         with self._lock:
             return sum(
-                m.nbytes for m in self._models.values() if m.module is not None and (device is None or m.device == device)
+                m.nbytes
+                for m in self._models.values()
+                if m.module is not None and (device is None or m.device == device)
             )
 
     def device_budget(self, device: torch.device | str) -> int | None:
@@ -255,7 +260,9 @@ class ModelManager:
         if self.loaded_bytes() > self.memory_budget:
             logger.warning(
                 "%s alone (%d MiB) exceeds the model memory budget (%d MiB)",
-                keep.key, keep.nbytes // 2**20, self.memory_budget // 2**20,
+                keep.key,
+                keep.nbytes // 2**20,
+                self.memory_budget // 2**20,
             )
 
     def _make_room(self, device: torch.device, needed: int, keep: ManagedModel) -> None:

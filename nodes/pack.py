@@ -10,7 +10,16 @@ from __future__ import annotations
 from types import ModuleType
 
 from graph_engine import NodePack, NodeSpec
-from nodes.definitions import conditioning, images, latents, loaders, primitives, sampling, unconditional, vae
+from nodes.definitions import (
+    conditioning,
+    images,
+    latents,
+    loaders,
+    primitives,
+    sampling,
+    unconditional,
+    vae,
+)
 from nodes.model_manager import ModelManager
 from nodes.types import SOCKET_TYPES
 
@@ -28,7 +37,11 @@ DEFINITION_MODULES: tuple[ModuleType, ...] = (
 
 def nodes_defined_in(module: ModuleType) -> list[NodeSpec]:
     """The nodes a module defines (not those it imports), in definition order."""
-    return [value for value in vars(module).values() if isinstance(value, NodeSpec) and value.fn.__module__ == module.__name__]
+    return [
+        value
+        for value in vars(module).values()
+        if isinstance(value, NodeSpec) and value.fn.__module__ == module.__name__
+    ]
 
 
 PACK = NodePack(

@@ -72,7 +72,10 @@ class GuidedUNet:
                 raise ValueError(
                     f"{which} conditioning lacks SDXL's pooled embedding and size ids; encode it with an SDXL CLIP"
                 )
-            inputs["added_cond_kwargs"] = {"text_embeds": batch(moved.pooled), "time_ids": batch(moved.extras[TIME_IDS])}
+            inputs["added_cond_kwargs"] = {
+                "text_embeds": batch(moved.pooled),
+                "time_ids": batch(moved.extras[TIME_IDS]),
+            }
         expected = getattr(self.unet.config, "cross_attention_dim", None)
         width = inputs["encoder_hidden_states"].shape[-1]
         if isinstance(expected, int) and width != expected:
@@ -98,7 +101,9 @@ class GuidedUNet:
 
 
 def _concat_inputs(first: Mapping[str, Any], second: Mapping[str, Any]) -> dict[str, Any]:
-    joined: dict[str, Any] = {"encoder_hidden_states": torch.cat([first["encoder_hidden_states"], second["encoder_hidden_states"]])}
+    joined: dict[str, Any] = {
+        "encoder_hidden_states": torch.cat([first["encoder_hidden_states"], second["encoder_hidden_states"]])
+    }
     if "added_cond_kwargs" in first:
         joined["added_cond_kwargs"] = {
             key: torch.cat([first["added_cond_kwargs"][key], second["added_cond_kwargs"][key]])
@@ -169,7 +174,9 @@ def sample_latent(
     if latent.noise_mask is not None:
         mask = mask_to_latent(latent.noise_mask[:, 0].float(), samples.shape[2], samples.shape[3])
         if mask.shape[0] not in (1, samples.shape[0]):
-            raise ValueError(f"noise mask has a batch of {mask.shape[0]}; expected 1 or the latent's {samples.shape[0]}")
+            raise ValueError(
+                f"noise mask has a batch of {mask.shape[0]}; expected 1 or the latent's {samples.shape[0]}"
+            )
         inpaint = Inpaint(original=samples, mask=mask.to(device))
     model = GuidedUNet(unet, positive, negative, cfg, samples.shape[0])
     with torch.no_grad():

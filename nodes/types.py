@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Annotated
+from typing import Annotated, cast
 
 import torch
 from transformers import PreTrainedTokenizerBase
@@ -30,6 +30,7 @@ from transformers import PreTrainedTokenizerBase
 from graph_engine import EnumType, SocketType
 from nodes.lora import WeightPatch
 from nodes.model_manager import ManagedModel
+from nodes.models import AutoencoderKL
 from nodes.previews import LatentPreview
 from nodes.schedulers import SAMPLER_NAMES, SCHEDULE_NAMES, NoiseSchedule
 from nodes.text_encoding import Conditioning, TextEncoders
@@ -87,7 +88,9 @@ class ClipHandle:
             raise ValueError("ClipHandle: tokenizer_2 and text_encoder_2 come together: give both or neither")
         unknown = set(self.patches) - {"text_encoder", "text_encoder_2"}
         if unknown:
-            raise ValueError(f"ClipHandle: patches for unknown encoder(s) {sorted(unknown)}; expected text_encoder, text_encoder_2")
+            raise ValueError(
+                f"ClipHandle: patches for unknown encoder(s) {sorted(unknown)}; expected text_encoder, text_encoder_2"
+            )
 
     @property
     def is_dual(self) -> bool:
@@ -116,6 +119,10 @@ class VaeHandle:
     shift_factor: float
     downscale: int
     latent_channels: int
+
+    def autoencoder(self, device: torch.device | str) -> AutoencoderKL:
+        """The AutoencoderKL, loaded and on `device`."""
+        return cast(AutoencoderKL, self.vae.use(device))
 
     def __graph_nbytes__(self) -> int:
         return 0  # weights are accounted by the model manager
@@ -149,9 +156,13 @@ class Latent:
 
     def __post_init__(self) -> None:
         if self.samples.ndim != 4:
-            raise ValueError(f"Latent.samples must be [batch, channels, height, width], got shape {tuple(self.samples.shape)}")
+            raise ValueError(
+                f"Latent.samples must be [batch, channels, height, width], got shape {tuple(self.samples.shape)}"
+            )
         if self.noise_mask is not None and (self.noise_mask.ndim != 4 or self.noise_mask.shape[1] != 1):
-            raise ValueError(f"Latent.noise_mask must be [batch, 1, height, width], got shape {tuple(self.noise_mask.shape)}")
+            raise ValueError(
+                f"Latent.noise_mask must be [batch, 1, height, width], got shape {tuple(self.noise_mask.shape)}"
+            )
         if self.batch_index is not None and len(self.batch_index) != self.batch_size:
             raise ValueError(f"Latent.batch_index has {len(self.batch_index)} entries for a batch of {self.batch_size}")
 

@@ -12,7 +12,9 @@ from nodes.sampling import patched
 from nodes.text_encoding import Conditioning, SizeConditioning, encode_prompt
 from nodes.types import Clip, ClipHandle, Cond
 
-PromptInput = Annotated[str, Multiline(placeholder="a red circle on a blue background"), Description("(word:1.3) weights a word")]
+PromptInput = Annotated[
+    str, Multiline(placeholder="a red circle on a blue background"), Description("(word:1.3) weights a word")
+]
 ClipSkipInput = Annotated[int, Range(0, 24), Description("how many final text encoder layers to skip (0: none)")]
 Pixels = Annotated[int, Range(0, 16384, step=8)]
 

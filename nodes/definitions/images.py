@@ -117,7 +117,9 @@ def ImageScale(
     width: Side = 512,
     height: Side = 512,
     method: ResizeMethod = "bilinear",
-    crop: Annotated[Literal["disabled", "center"], Description("center: crop to the new aspect ratio first")] = "disabled",
+    crop: Annotated[
+        Literal["disabled", "center"], Description("center: crop to the new aspect ratio first")
+    ] = "disabled",
 ) -> Image:
     """Resize images to width x height, stretching or (crop: center) cropping to the aspect ratio."""
     if crop == "center":

@@ -19,7 +19,9 @@ def EmptyLatent(vae: Vae, width: Side = 64, height: Side = 64, batch: BatchSize 
     """A zero latent for a width x height image in the VAE's latent space (the sampler adds the noise)."""
     factor = vae.downscale
     if width % factor or height % factor:
-        raise ValueError(f"width and height must be multiples of the VAE's downscale factor {factor}, got {width}x{height}")
+        raise ValueError(
+            f"width and height must be multiples of the VAE's downscale factor {factor}, got {width}x{height}"
+        )
     return Latent(torch.zeros(batch, vae.latent_channels, height // factor, width // factor))
 
 

@@ -20,7 +20,12 @@ from torch import nn
 from graph_engine import Context, Description, FileHasher, Out, node
 from nodes.loading import load_checkpoint
 from nodes.loading.build import build_on_meta
-from nodes.loading.diffusers_folder import DIFFUSERS_WEIGHTS, SCHEDULER_CONFIG, read_json, read_model_folder
+from nodes.loading.diffusers_folder import (
+    DIFFUSERS_WEIGHTS,
+    SCHEDULER_CONFIG,
+    read_json,
+    read_model_folder,
+)
 from nodes.loading.errors import CheckpointError
 from nodes.loading.hub import is_repo_id
 from nodes.loading.sources import locate
@@ -29,7 +34,16 @@ from nodes.models import AutoencoderKL, UNet2DModel
 from nodes.previews import fit_latent_preview
 from nodes.schedulers import NoiseSchedule
 from nodes.tiny_shapes import BUNDLED_NAMES, bundled_checkpoint
-from nodes.types import Clip, ClipHandle, Model, ModelHandle, UnconditionalModel, UnconditionalModelHandle, Vae, VaeHandle
+from nodes.types import (
+    Clip,
+    ClipHandle,
+    Model,
+    ModelHandle,
+    UnconditionalModel,
+    UnconditionalModelHandle,
+    Vae,
+    VaeHandle,
+)
 
 WeightDtype = Literal["auto", "float32", "float16", "bfloat16"]
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -109,9 +123,7 @@ class CheckpointOutputs(NamedTuple):
     vae: Annotated[Vae, Description("the autoencoder")]
 
 
-def load_checkpoint_handles(
-    manager: ModelManager, name: str, *, dtype: torch.dtype, device: str
-) -> CheckpointOutputs:
+def load_checkpoint_handles(manager: ModelManager, name: str, *, dtype: torch.dtype, device: str) -> CheckpointOutputs:
     """MODEL, CLIP and VAE handles of a checkpoint, loading it only if the manager lacks a part."""
     prefix = f"checkpoint:{source_signature(name)}:{str(dtype).removeprefix('torch.')}"
     entries = {part: manager.get(f"{prefix}:{part}") for part in ("unet", "vae", *_TEXT_ENCODERS)}
@@ -145,7 +157,10 @@ def _load_checkpoint_into(
         "unet": manager.add(f"{prefix}:unet", components.unet, reload("unet"), unet_info),
         "vae": manager.add(f"{prefix}:vae", components.vae, reload("vae"), vae_info),
         "text_encoder": manager.add(
-            f"{prefix}:text_encoder", components.text_encoder, reload("text_encoder"), {"tokenizer": components.tokenizer}
+            f"{prefix}:text_encoder",
+            components.text_encoder,
+            reload("text_encoder"),
+            {"tokenizer": components.tokenizer},
         ),
         "text_encoder_2": None,
     }
@@ -189,7 +204,9 @@ def _vae_handle(entry: ManagedModel) -> VaeHandle:
 
 
 @node(category="loaders", fingerprint=source_fingerprint("checkpoint"))
-def CheckpointLoader(ctx: Context, checkpoint: SourceInput = "tiny-shapes", weight_dtype: DtypeInput = "auto") -> CheckpointOutputs:
+def CheckpointLoader(
+    ctx: Context, checkpoint: SourceInput = "tiny-shapes", weight_dtype: DtypeInput = "auto"
+) -> CheckpointOutputs:
     """Load a Stable Diffusion checkpoint (1.x, 2.x or XL): its UNet, text encoder(s) and VAE."""
     return load_checkpoint_handles(
         ctx.resource(ModelManager), checkpoint, dtype=resolve_dtype(weight_dtype, ctx.device), device=ctx.device
@@ -258,7 +275,7 @@ def _sample_size(unet: UNet2DModel) -> tuple[int, int]:
 @node(category="loaders", fingerprint=source_fingerprint("checkpoint"))
 def UnconditionalLoader(
     ctx: Context, checkpoint: SourceInput = "tiny-shapes-ddpm", weight_dtype: DtypeInput = "auto"
-) -> Out[UnconditionalModel, "model"]:
+) -> Annotated[UnconditionalModel, Out("model")]:
     """Load an unconditional pixel-space model (a DDPM pipeline folder: unet/ with a UNet2DModel, scheduler/)."""
     dtype = resolve_dtype(weight_dtype, ctx.device)
     source = resolve_source(checkpoint)
@@ -274,5 +291,8 @@ def UnconditionalLoader(
         }
         entry = manager.add(key, unet, lambda: _load_unconditional(source, dtype, "cpu")[0], info)
     return UnconditionalModelHandle(
-        unet=entry, noise_schedule=entry.info["noise_schedule"], size=entry.info["size"], channels=entry.info["channels"]
+        unet=entry,
+        noise_schedule=entry.info["noise_schedule"],
+        size=entry.info["size"],
+        channels=entry.info["channels"],
     )

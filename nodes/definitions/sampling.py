@@ -25,7 +25,9 @@ def KSampler(
     cfg: Cfg = 7.0,
     sampler: SamplerName = "euler",
     scheduler: SchedulerName = "normal",
-    denoise: Annotated[float, Range(0.0, 1.0, step=0.01), Description("1: from pure noise; less keeps more of the latent")] = 1.0,
+    denoise: Annotated[
+        float, Range(0.0, 1.0, step=0.01), Description("1: from pure noise; less keeps more of the latent")
+    ] = 1.0,
 ) -> LatentValue:
     """Denoise a latent with classifier-free guidance. With denoise < 1 the latent is noised part of
     the way and denoised from there (img2img strength); a latent with a noise mask is inpainted."""
@@ -51,7 +53,9 @@ def KSamplerAdvanced(
     scheduler: SchedulerName = "normal",
     start_step: Annotated[int, Range(0, 10000)] = 0,
     end_step: Annotated[int, Range(0, 10000), Description("past the last step means the end")] = 10000,
-    return_leftover_noise: Annotated[bool, Description("stop at end_step's noise level instead of finishing clean")] = False,
+    return_leftover_noise: Annotated[
+        bool, Description("stop at end_step's noise level instead of finishing clean")
+    ] = False,
 ) -> LatentValue:
     """Run steps start_step..end_step-1 of a `steps`-step schedule, for splitting one generation
     across samplers or models (pass the leftover noise on with add_noise off downstream)."""

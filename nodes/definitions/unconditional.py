@@ -15,7 +15,9 @@ def UnconditionalSample(
     model: UnconditionalModel,
     seed: Annotated[int, Range(0, 2**64 - 1)] = 0,
     steps: Annotated[int, Range(1, 1000)] = 50,
-    sampler: Annotated[Literal["ddpm", "ddim", "pndm"], Description("DDPM (ancestral), DDIM (deterministic) or PNDM")] = "ddim",
+    sampler: Annotated[
+        Literal["ddpm", "ddim", "pndm"], Description("DDPM (ancestral), DDIM (deterministic) or PNDM")
+    ] = "ddim",
     scheduler: SchedulerName = "leading",
     batch: Annotated[int, Range(1, 4096)] = 1,
 ) -> Image:

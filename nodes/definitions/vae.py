@@ -12,7 +12,14 @@ from typing import Annotated
 import torch
 
 from graph_engine import Context, Description, Range, node
-from nodes.image_ops import check_mask, crop_to_multiple, grow_mask, image_to_pixels, pixels_to_image, resize_image
+from nodes.image_ops import (
+    check_mask,
+    crop_to_multiple,
+    grow_mask,
+    image_to_pixels,
+    pixels_to_image,
+    resize_image,
+)
 from nodes.model_manager import ModelManager
 from nodes.models import AutoencoderKL, VAETiling
 from nodes.types import Image, Latent, LatentValue, Mask, Vae, VaeHandle
@@ -39,30 +46,38 @@ def tiles_for(module: AutoencoderKL, height: int, width: int, tile_size: int | N
     return module.tiling(sample_tile=max(factor, tile // factor * factor), overlap_factor=overlap)
 
 
-def encode_image(vae: VaeHandle, image: torch.Tensor, device: str, tiling: tuple[int, float] | None = None) -> torch.Tensor:
+def encode_image(
+    vae: VaeHandle, image: torch.Tensor, device: str, tiling: tuple[int, float] | None = None
+) -> torch.Tensor:
     """IMAGE -> latent samples as the UNet sees them ((mean - shift) · scaling), on the CPU.
 
     The posterior mean is used (no sampling), so encoding is deterministic and needs no seed.
     """
-    module = vae.vae.use(device)
+    module = vae.autoencoder(device)
     pixels = image_to_pixels(crop_to_multiple(image, vae.downscale)).to(device)
-    tiles = tiles_for(module, *pixels.shape[2:], *tiling) if tiling is not None else None
+    height, width = pixels.shape[2:]
+    tiles = tiles_for(module, height, width, tiling[0], tiling[1]) if tiling is not None else None
     with torch.no_grad():
         raw = module.encode(pixels, tiling=tiles).mode().float()
     return ((raw - vae.shift_factor) * vae.scaling_factor).cpu()
 
 
 def decode_latent(
-    vae: VaeHandle, samples: torch.Tensor, device: str, manager: ModelManager | None, tiling: tuple[int, float] | None = None
+    vae: VaeHandle,
+    samples: torch.Tensor,
+    device: str,
+    manager: ModelManager | None,
+    tiling: tuple[int, float] | None = None,
 ) -> torch.Tensor:
     """Latent samples -> IMAGE. Untiled, on running out of memory it frees the device (through
     `manager`) and retries in tiles."""
-    module = vae.vae.use(device)
+    module = vae.autoencoder(device)
     latents = samples.to(device, torch.float32) / vae.scaling_factor + vae.shift_factor
     height, width = latents.shape[2] * vae.downscale, latents.shape[3] * vae.downscale
     with torch.no_grad():
         if tiling is not None:
-            return pixels_to_image(module.decode(latents, tiling=tiles_for(module, height, width, *tiling)))
+            tiles = tiles_for(module, height, width, tiling[0], tiling[1])
+            return pixels_to_image(module.decode(latents, tiling=tiles))
         try:
             return pixels_to_image(module.decode(latents))
         except (torch.OutOfMemoryError, RuntimeError) as error:
@@ -87,13 +102,17 @@ def VAEDecode(ctx: Context, vae: Vae, latent: LatentValue) -> Image:
 
 
 @node(category="vae")
-def VAEEncodeTiled(ctx: Context, vae: Vae, image: Image, tile_size: TileSize = 512, overlap: Overlap = 0.25) -> LatentValue:
+def VAEEncodeTiled(
+    ctx: Context, vae: Vae, image: Image, tile_size: TileSize = 512, overlap: Overlap = 0.25
+) -> LatentValue:
     """Encode large images tile by tile, blending the overlaps (bounded memory)."""
     return Latent(encode_image(vae, image, ctx.device, (tile_size, overlap)))
 
 
 @node(category="vae")
-def VAEDecodeTiled(ctx: Context, vae: Vae, latent: LatentValue, tile_size: TileSize = 512, overlap: Overlap = 0.25) -> Image:
+def VAEDecodeTiled(
+    ctx: Context, vae: Vae, latent: LatentValue, tile_size: TileSize = 512, overlap: Overlap = 0.25
+) -> Image:
     """Decode large latents tile by tile, blending the overlaps (bounded memory)."""
     return decode_latent(vae, latent.samples, ctx.device, ctx.resource(ModelManager), (tile_size, overlap))
 

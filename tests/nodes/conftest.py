@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 import torch
+from pack_graphs import workflow
 from tiny_checkpoint import write_text_to_image, write_unconditional
 
 from graph_engine import Executor, Registry, RunResult
 from nodes.pack import PACK
-from pack_graphs import workflow
 
 # Tiny models run fastest single-threaded on the shared 2-core machine (and under xdist).
 torch.set_num_threads(1)
@@ -49,7 +49,9 @@ def executor(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Ex
 def run(executor: Executor) -> RunWorkflow:
     """run(nodes, outputs, **run_options) -> RunResult, failing the test with the node errors if any."""
 
-    def run_workflow(nodes: Mapping[str, Any], outputs: Mapping[str, str], *, expect_ok: bool = True, **options: Any) -> RunResult:
+    def run_workflow(
+        nodes: Mapping[str, Any], outputs: Mapping[str, str], *, expect_ok: bool = True, **options: Any
+    ) -> RunResult:
         result = executor.run(workflow(nodes, outputs, options.pop("params", None)), **options)
         if expect_ok and result.status != "success":
             details = "; ".join(f"{f.node_id}: {f.error_type}: {f.message}" for f in result.failures.values())

@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 
-def workflow(nodes: Mapping[str, Any], outputs: Mapping[str, str], params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def workflow(
+    nodes: Mapping[str, Any], outputs: Mapping[str, str], params: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """A workflow document from {id: (type, inputs)} and {name: "node.output"}; "@node.output" strings are links."""
 
     def value(item: Any) -> Any:
@@ -24,7 +26,8 @@ def workflow(nodes: Mapping[str, Any], outputs: Mapping[str, str], params: Mappi
             for node_id, (node_type, inputs) in nodes.items()
         },
         "outputs": {
-            name: {"from": target.partition(".")[0], "output": target.partition(".")[2]} for name, target in outputs.items()
+            name: {"from": target.partition(".")[0], "output": target.partition(".")[2]}
+            for name, target in outputs.items()
         },
         "params": dict(params or {}),
     }
@@ -44,5 +47,11 @@ def sampler_node(latent: str = "@empty.latent", **inputs: Any) -> tuple[str, dic
     settings = {"seed": 1, "steps": 4, "cfg": 5.0, "sampler": "euler", "scheduler": "normal", **inputs}
     return (
         "KSampler",
-        {"model": "@load.model", "positive": "@positive.conditioning", "negative": "@negative.conditioning", "latent": latent, **settings},
+        {
+            "model": "@load.model",
+            "positive": "@positive.conditioning",
+            "negative": "@negative.conditioning",
+            "latent": latent,
+            **settings,
+        },
     )

@@ -86,13 +86,22 @@ def test_preview_image_sends_images_as_events(run, picture: Path) -> None:
 def test_scale_crop_batch_nodes(run, picture: Path) -> None:
     nodes = {
         "load": ("LoadImage", {"image": str(picture)}),
-        "scale": ("ImageScale", {"image": "@load.image", "width": 4, "height": 4, "method": "nearest", "crop": "center"}),
+        "scale": (
+            "ImageScale",
+            {"image": "@load.image", "width": 4, "height": 4, "method": "nearest", "crop": "center"},
+        ),
         "stretch": ("ImageScale", {"image": "@load.image", "width": 12, "height": 8}),
         "crop": ("ImageCrop", {"image": "@load.image", "x": 2, "y": 1, "width": 3, "height": 2}),
         "batch": ("ImageBatch", {"first": "@scale.image", "second": "@stretch.image"}),
     }
-    out = run(nodes, {"scale": "scale.image", "stretch": "stretch.image", "crop": "crop.image", "batch": "batch.image"}).outputs
+    out = run(
+        nodes, {"scale": "scale.image", "stretch": "stretch.image", "crop": "crop.image", "batch": "batch.image"}
+    ).outputs
     assert out["scale"].shape == (1, 4, 4, 3) and out["stretch"].shape == (1, 8, 12, 3)
     assert out["crop"].shape == (1, 2, 3, 3) and out["batch"].shape == (2, 4, 4, 3)
-    bad = run({**nodes, "crop": ("ImageCrop", {"image": "@load.image", "x": 5, "width": 3})}, {"c": "crop.image"}, expect_ok=False)
+    bad = run(
+        {**nodes, "crop": ("ImageCrop", {"image": "@load.image", "x": 5, "width": 3})},
+        {"c": "crop.image"},
+        expect_ok=False,
+    )
     assert "does not fit" in bad.failures["crop"].message

@@ -60,8 +60,14 @@ def test_advanced_split_matches_one_run(run, checkpoint: Path, sampler: str) -> 
     nodes = {
         **base_nodes(checkpoint),
         "whole": sampler_node(**common),
-        "first": ("KSamplerAdvanced", {**links, **common, "latent": "@empty.latent", "end_step": 3, "return_leftover_noise": True}),
-        "second": ("KSamplerAdvanced", {**links, **common, "latent": "@first.latent", "start_step": 3, "add_noise": False}),
+        "first": (
+            "KSamplerAdvanced",
+            {**links, **common, "latent": "@empty.latent", "end_step": 3, "return_leftover_noise": True},
+        ),
+        "second": (
+            "KSamplerAdvanced",
+            {**links, **common, "latent": "@first.latent", "start_step": 3, "add_noise": False},
+        ),
     }
     outputs = run(nodes, {"whole": "whole.latent", "split": "second.latent"}).outputs
     # One-step samplers carry no history across steps, so the split run is the same computation.

@@ -9,7 +9,12 @@ import pytest
 import torch
 from pack_graphs import base_nodes, sampler_node
 
-from nodes.definitions.latents import LatentBatch, LatentFromBatch, LatentUpscale, SetLatentNoiseMask
+from nodes.definitions.latents import (
+    LatentBatch,
+    LatentFromBatch,
+    LatentUpscale,
+    SetLatentNoiseMask,
+)
 from nodes.types import Latent
 
 

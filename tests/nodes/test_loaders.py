@@ -104,5 +104,7 @@ def test_missing_sources_fail_with_a_clear_message(run, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no model given"):
         resolve_source("  ")
     (tmp_path / "single.safetensors").write_bytes(b"")
-    result = run({"vae": ("VAELoader", {"vae": str(tmp_path / "single.safetensors")})}, {"vae": "vae.vae"}, expect_ok=False)
+    result = run(
+        {"vae": ("VAELoader", {"vae": str(tmp_path / "single.safetensors")})}, {"vae": "vae.vae"}, expect_ok=False
+    )
     assert "single file" in result.failures["vae"].message

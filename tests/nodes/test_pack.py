@@ -7,10 +7,10 @@ import torch
 
 from graph_engine import Executor, Registry, check_compatible
 from nodes.definitions import primitives
+from nodes.lora import WeightPatch
 from nodes.model_manager import ModelManager
 from nodes.pack import DEFINITION_MODULES, PACK, nodes_defined_in
 from nodes.types import LATENT, MODEL, SAMPLER, SOCKET_TYPES, ClipHandle, Latent
-from nodes.lora import WeightPatch
 
 EXPECTED_NODES = {
     "CheckpointLoader", "VAELoader", "UnconditionalLoader", "TextEncode", "TextEncodeSDXL", "ConditioningCombine",
@@ -64,7 +64,9 @@ def test_latent_checks_its_shapes() -> None:
 
 
 def test_handles_add_patches_without_changing_the_original(run, checkpoint) -> None:
-    out = run({"load": ("CheckpointLoader", {"checkpoint": str(checkpoint)})}, {"m": "load.model", "c": "load.clip"}).outputs
+    out = run(
+        {"load": ("CheckpointLoader", {"checkpoint": str(checkpoint)})}, {"m": "load.model", "c": "load.clip"}
+    ).outputs
     patch = WeightPatch("conv_in.weight", torch.zeros(8, 1), torch.zeros(1, 36), 1.0, 1.0)
     model = out["m"].with_patches((patch,))
     assert model.patches == (patch,) and out["m"].patches == () and model.unet is out["m"].unet

@@ -7,9 +7,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from PIL import Image
-from diffusers import EulerDiscreteScheduler, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
+from diffusers import (
+    EulerDiscreteScheduler,
+    StableDiffusionImg2ImgPipeline,
+    StableDiffusionPipeline,
+)
 from pack_graphs import base_nodes, sampler_node
+from PIL import Image
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +50,9 @@ def test_img2img_matches_diffusers(run, checkpoint: Path, pipeline: StableDiffus
         **base_nodes(checkpoint, prompt=prompt),
         "image": ("LoadImage", {"image": str(tmp_path / "input.png")}),
         "encode": ("VAEEncode", {"vae": "@load.vae", "image": "@image.image"}),
-        "sample": sampler_node("@encode.latent", seed=seed, steps=steps, cfg=cfg, scheduler="leading", denoise=strength),
+        "sample": sampler_node(
+            "@encode.latent", seed=seed, steps=steps, cfg=cfg, scheduler="leading", denoise=strength
+        ),
         "decode": ("VAEDecode", {"vae": "@load.vae", "latent": "@sample.latent"}),
     }
     ours = run(nodes, {"image": "decode.image", "encoded": "encode.latent"}).outputs

@@ -43,7 +43,9 @@ def test_fit_on_a_real_vae_gives_a_preview(run, checkpoint) -> None:
 
 
 def test_preview_images() -> None:
-    preview = LatentPreview(factors=((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0), (0.0, 0.0, 0.0)), bias=(0.0, 0.0, 0.0), upscale=8)
+    preview = LatentPreview(
+        factors=((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0), (0.0, 0.0, 0.0)), bias=(0.0, 0.0, 0.0), upscale=8
+    )
     latents = torch.zeros(2, 4, 3, 5)
     latents[0, 1] = 1.0  # green
     image = preview.image(latents)

@@ -10,7 +10,13 @@ import torch
 
 from nodes.loading import load_checkpoint
 from nodes.lora import WeightPatch
-from nodes.sampling import GuidedUNet, StepReporter, initial_noise, patched, sample_latent
+from nodes.sampling import (
+    GuidedUNet,
+    StepReporter,
+    initial_noise,
+    patched,
+    sample_latent,
+)
 from nodes.schedulers import NoiseSchedule
 from nodes.text_encoding import Conditioning, encode_prompt
 from nodes.types import Latent

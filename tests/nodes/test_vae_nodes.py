@@ -12,6 +12,7 @@ from PIL import Image
 from graph_engine import Executor
 from nodes.definitions.vae import decode_latent, is_out_of_memory
 from nodes.model_manager import ModelManager
+from nodes.models import VAETiling
 
 
 @pytest.fixture()
@@ -53,12 +54,17 @@ def test_tiled_nodes_use_the_requested_tiles(run, checkpoint: Path, picture: Pat
         "encode": ("VAEEncode", {"vae": "@load.vae", "image": "@image.image"}),
         "tiled_encode": ("VAEEncodeTiled", {"vae": "@load.vae", "image": "@image.image", "tile_size": 16}),
         "decode": ("VAEDecode", {"vae": "@load.vae", "latent": "@encode.latent"}),
-        "tiled_decode": ("VAEDecodeTiled", {"vae": "@load.vae", "latent": "@encode.latent", "tile_size": 16, "overlap": 0.5}),
+        "tiled_decode": (
+            "VAEDecodeTiled",
+            {"vae": "@load.vae", "latent": "@encode.latent", "tile_size": 16, "overlap": 0.5},
+        ),
     }
     names = {"encode": "latent", "tiled_encode": "latent", "decode": "image", "tiled_decode": "image", "load": "vae"}
     out = run(nodes, {name: f"{name}.{output}" for name, output in names.items()}).outputs
     module, z = out["load"].vae.use("cpu"), out["encode"].samples
-    pixels = torch.from_numpy(np.asarray(Image.open(picture))).float().div(255)[1:33, :36].permute(2, 0, 1)[None] * 2 - 1
+    pixels = (
+        torch.from_numpy(np.asarray(Image.open(picture))).float().div(255)[1:33, :36].permute(2, 0, 1)[None] * 2 - 1
+    )
     with torch.no_grad():
         encoded = module.encode(pixels, tiling=module.tiling(16, 0.25)).mode() * 0.5
         decoded = module.decode(z / 0.5, tiling=module.tiling(16, 0.5))
@@ -67,14 +73,16 @@ def test_tiled_nodes_use_the_requested_tiles(run, checkpoint: Path, picture: Pat
     assert not torch.allclose(out["tiled_decode"], out["decode"])  # tiles really were used
 
 
-def test_decode_falls_back_to_tiles_when_memory_runs_out(run, executor: Executor, checkpoint: Path, picture: Path) -> None:
+def test_decode_falls_back_to_tiles_when_memory_runs_out(
+    run, executor: Executor, checkpoint: Path, picture: Path
+) -> None:
     nodes = {**vae_nodes(checkpoint, picture), "encode": ("VAEEncode", {"vae": "@load.vae", "image": "@image.image"})}
     out = run(nodes, {"latent": "encode.latent", "vae": "load.vae"}).outputs
     vae, samples = out["vae"], out["latent"].samples
     module = vae.vae.use("cpu")
     real_decode, calls = module.decode, []
 
-    def decode_without_memory(z: torch.Tensor, *, tiling=None, **options):  # noqa: ANN001, ANN202
+    def decode_without_memory(z: torch.Tensor, *, tiling: VAETiling | None = None, **options: object) -> torch.Tensor:
         calls.append(tiling)
         if tiling is None:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
@@ -96,14 +104,19 @@ def test_out_of_memory_detection() -> None:
     assert not is_out_of_memory(RuntimeError("shape mismatch"))
 
 
-def test_inpaint_encode_greys_the_mask_and_sets_the_noise_mask(run, checkpoint: Path, picture: Path, tmp_path: Path) -> None:
+def test_inpaint_encode_greys_the_mask_and_sets_the_noise_mask(
+    run, checkpoint: Path, picture: Path, tmp_path: Path
+) -> None:
     mask = np.zeros((34, 37), dtype=np.uint8)
     mask[10:14, 10:14] = 255
     Image.fromarray(mask).save(tmp_path / "mask.png")
     nodes = {
         **vae_nodes(checkpoint, picture),
         "mask": ("LoadMask", {"image": str(tmp_path / "mask.png")}),
-        "inpaint": ("InpaintEncode", {"vae": "@load.vae", "image": "@image.image", "mask": "@mask.mask", "grow_mask_by": 2}),
+        "inpaint": (
+            "InpaintEncode",
+            {"vae": "@load.vae", "image": "@image.image", "mask": "@mask.mask", "grow_mask_by": 2},
+        ),
         "crop": ("ImageCrop", {"image": "@image.image", "x": 0, "y": 1, "width": 36, "height": 32}),
         "grey": ("VAEEncode", {"vae": "@load.vae", "image": "@crop.image"}),
     }

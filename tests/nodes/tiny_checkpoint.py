@@ -142,7 +142,14 @@ def write_unconditional(folder: Path, seed: int = 0) -> Path:
     generator = torch.Generator().manual_seed(seed)
     unet = UNet2DModel(**DDPM_UNET_CONFIG)
     _randomize(unet, generator)
-    _json(folder / "model_index.json", {"_class_name": "DDPMPipeline", "scheduler": ["diffusers", "DDPMScheduler"], "unet": ["diffusers", "UNet2DModel"]})
+    _json(
+        folder / "model_index.json",
+        {
+            "_class_name": "DDPMPipeline",
+            "scheduler": ["diffusers", "DDPMScheduler"],
+            "unet": ["diffusers", "UNet2DModel"],
+        },
+    )
     _save_model(folder / "unet", "UNet2DModel", DDPM_UNET_CONFIG, unet)
     _json(folder / "scheduler" / "scheduler_config.json", DDPM_SCHEDULER)
     return folder

@@ -38,14 +38,28 @@ class CliRun:
 def graph_engine_run(workflow: Path, output_dir: Path, *arguments: str, events: bool = False) -> CliRun:
     """Run a workflow through the real CLI (one fresh process) and collect the PNGs it wrote."""
     events_file = output_dir / "events.jsonl"
-    command = [sys.executable, "-m", "graph_engine", "run", str(workflow), "--output-dir", str(output_dir), "--device", "cpu"]
+    command = [
+        sys.executable,
+        "-m",
+        "graph_engine",
+        "run",
+        str(workflow),
+        "--output-dir",
+        str(output_dir),
+        "--device",
+        "cpu",
+    ]
     command += pack_arguments() + list(arguments) + (["--events", str(events_file)] if events else [])
     # One thread: tiny models run fastest so on the shared machine.
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300, env=environment)
+    done = subprocess.run(command, check=False, cwd=REPO, capture_output=True, text=True, timeout=300, env=environment)
     lines = events_file.read_text().splitlines() if events and events_file.exists() else []
     return CliRun(
-        done.returncode, done.stdout, done.stderr, sorted(output_dir.glob("*.png")), [json.loads(line) for line in lines]
+        done.returncode,
+        done.stdout,
+        done.stderr,
+        sorted(output_dir.glob("*.png")),
+        [json.loads(line) for line in lines],
     )
 
 

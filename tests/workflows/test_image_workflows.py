@@ -12,7 +12,9 @@ from cli_runs import WORKFLOWS, check_png, graph_engine_run
 
 @pytest.mark.parametrize("name", ["img2img", "inpaint"])
 def test_image_to_image_workflows_through_the_cli(name: str, checkpoint: Path, tmp_path: Path) -> None:
-    run = graph_engine_run(WORKFLOWS / f"{name}.json", tmp_path, "--set", f"checkpoint={checkpoint}", "--set", "steps=6")
+    run = graph_engine_run(
+        WORKFLOWS / f"{name}.json", tmp_path, "--set", f"checkpoint={checkpoint}", "--set", "steps=6"
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     params = json.loads(check_png(run.pngs[0], (64, 64))["params"])
     assert params["image"] == "workflows/inputs/shapes.png" and params["steps"] == 6

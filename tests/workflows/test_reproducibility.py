@@ -18,7 +18,16 @@ FAST = ["--set", "steps=4"]
 @pytest.fixture(scope="module")
 def sweep(checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> CliRun:
     out = tmp_path_factory.mktemp("sweep")
-    run = graph_engine_run(WORKFLOWS / "txt2img.json", out, "--set", f"checkpoint={checkpoint}", *FAST, "--sweep", "seed=1,2,3", events=True)
+    run = graph_engine_run(
+        WORKFLOWS / "txt2img.json",
+        out,
+        "--set",
+        f"checkpoint={checkpoint}",
+        *FAST,
+        "--sweep",
+        "seed=1,2,3",
+        events=True,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     return run
 
@@ -44,7 +53,9 @@ def test_seed_sweep_reruns_only_sampler_decode_and_save(sweep: CliRun) -> None:
 
 
 def test_one_seed_in_a_fresh_process_gives_the_identical_png(sweep: CliRun, checkpoint: Path, tmp_path: Path) -> None:
-    single = graph_engine_run(WORKFLOWS / "txt2img.json", tmp_path, "--set", f"checkpoint={checkpoint}", *FAST, "--set", "seed=2")
+    single = graph_engine_run(
+        WORKFLOWS / "txt2img.json", tmp_path, "--set", f"checkpoint={checkpoint}", *FAST, "--set", "seed=2"
+    )
     assert single.returncode == 0, single.stderr[-2000:]
     assert single.pngs[0].read_bytes() == sweep.pngs[1].read_bytes()
 

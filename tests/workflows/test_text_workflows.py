@@ -15,10 +15,16 @@ from cli_runs import WORKFLOWS, check_png, graph_engine_run
     [
         ("txt2img", ["--set", "seed=7", "--set", "steps=8"], (64, 64)),
         ("hires_fix", ["--set", "steps=6", "--set", "prompt=a green star"], (128, 128)),
-        ("seed_grid", ["--set", "steps=4", "--set", "width=32", "--set", "height=32"], (2 * 32 + 3 * 2, 2 * 32 + 3 * 2)),
+        (
+            "seed_grid",
+            ["--set", "steps=4", "--set", "width=32", "--set", "height=32"],
+            (2 * 32 + 3 * 2, 2 * 32 + 3 * 2),
+        ),
     ],
 )
-def test_text_workflow_through_the_cli(name: str, settings: list[str], size: tuple[int, int], checkpoint: Path, tmp_path: Path) -> None:
+def test_text_workflow_through_the_cli(
+    name: str, settings: list[str], size: tuple[int, int], checkpoint: Path, tmp_path: Path
+) -> None:
     run = graph_engine_run(WORKFLOWS / f"{name}.json", tmp_path, "--set", f"checkpoint={checkpoint}", *settings)
     assert run.returncode == 0, run.stderr[-2000:]
     assert [png.name for png in run.pngs] == [f"{name}_00001.png"]

@@ -3,8 +3,6 @@ same param names for the same knobs everywhere."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from cli_runs import WORKFLOWS
 
