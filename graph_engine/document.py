@@ -49,6 +49,7 @@ from pydantic import (
 )
 from pydantic import ValidationError as PydanticValidationError
 
+from graph_engine.embedded import embedded_workflow_text
 from graph_engine.issues import IssueCode, ValidationIssue, WorkflowValidationError
 from graph_engine.migrations import MIGRATIONS, SCHEMA_VERSION, Migrations
 
@@ -193,13 +194,19 @@ def loads_workflow(text: str | bytes, migrations: Migrations = MIGRATIONS) -> Wo
 
 
 def load_workflow(source: Workflow | Mapping[str, Any] | Path | str, migrations: Migrations = MIGRATIONS) -> Workflow:
-    """A Workflow from a model, a parsed dict, a path, or JSON text."""
+    """A Workflow from a model, a parsed dict, a path (a JSON file, or a PNG with the workflow
+    embedded by a save node), or JSON text."""
     if isinstance(source, Workflow):
         return source
     if isinstance(source, Mapping):
         return parse_workflow(source, migrations)
     if isinstance(source, Path) or (isinstance(source, str) and not source.lstrip().startswith("{")):
-        return loads_workflow(Path(source).read_text(encoding="utf-8"), migrations)
+        path = Path(source)
+        try:
+            embedded = embedded_workflow_text(path)
+        except ValueError as error:
+            raise WorkflowValidationError([ValidationIssue(code=IssueCode.INVALID_DOCUMENT, message=str(error))]) from None
+        return loads_workflow(embedded if embedded is not None else path.read_text(encoding="utf-8"), migrations)
     return loads_workflow(source, migrations)
 
 
