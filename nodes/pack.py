@@ -20,11 +20,13 @@ from nodes.definitions import (
     unconditional,
     vae,
 )
+from nodes.lora import node as lora
 from nodes.model_manager import ModelManager
 from nodes.types import SOCKET_TYPES
 
 DEFINITION_MODULES: tuple[ModuleType, ...] = (
     loaders,
+    lora,
     conditioning,
     latents,
     sampling,

@@ -112,13 +112,15 @@ def _concat_inputs(first: Mapping[str, Any], second: Mapping[str, Any]) -> dict[
     return joined
 
 
-def initial_noise(shape: Sequence[int], seed: int, positions: Sequence[int]) -> Tensor:
-    """Standard normal noise [len(positions), *shape[1:]] for the given batch positions of `seed`.
+def initial_noise(shape: Sequence[int], generator: torch.Generator, positions: Sequence[int]) -> Tensor:
+    """Standard normal noise [len(positions), *shape[1:]] for the given batch positions.
 
-    Drawn on the CPU in float32 for positions 0..max, so every position's noise depends only on
-    (seed, position), whatever the device, dtype or batch it is sampled in.
+    Drawn from a CPU generator in float32 for positions 0..max, so every position's noise depends
+    only on (seed, position), whatever the device, dtype or batch it is sampled in. The sampler's
+    step noise then continues the same stream (as diffusers does): re-seeding a second generator
+    with the same seed would replay the starting noise as the first step's noise and bias
+    ancestral and SDE samplers.
     """
-    generator = torch.Generator("cpu").manual_seed(seed)
     drawn = torch.randn((max(positions) + 1, *shape[1:]), generator=generator, dtype=torch.float32)
     return drawn[list(positions)]
 
@@ -169,7 +171,8 @@ def sample_latent(
     """
     device = next(unet.parameters()).device
     samples = latent.samples.to(device, torch.float32)
-    noise = initial_noise(samples.shape, seed, latent.positions).to(device)
+    generator = torch.Generator("cpu").manual_seed(seed)
+    noise = initial_noise(samples.shape, generator, latent.positions).to(device)
     inpaint = None
     if latent.noise_mask is not None:
         mask = mask_to_latent(latent.noise_mask[:, 0].float(), samples.shape[2], samples.shape[3])
@@ -192,7 +195,7 @@ def sample_latent(
             end_step=end_step,
             add_noise=add_noise,
             return_leftover_noise=return_leftover_noise,
-            generator=torch.Generator("cpu").manual_seed(seed),
+            generator=generator,
             noise=noise,
             inpaint=inpaint,
             callback=callback,
@@ -238,7 +241,8 @@ def sample_unconditional(
     """Images (IMAGE [B, H, W, C] in 0..1) from a pixel-space UNet2DModel, started from seeded noise."""
     unet = model.unet.use(device)
     shape = (batch, model.channels, *model.size)
-    noise = initial_noise(shape, seed, range(batch)).to(device)
+    generator = torch.Generator("cpu").manual_seed(seed)
+    noise = initial_noise(shape, generator, range(batch)).to(device)
     callback = StepReporter(report, preview_pixels) if report is not None else None
 
     def predict(x_t: Tensor, timestep: Tensor) -> Tensor:
@@ -252,7 +256,7 @@ def sample_unconditional(
             sampler=sampler,
             schedule=scheduler,
             steps=steps,
-            generator=torch.Generator("cpu").manual_seed(seed),
+            generator=generator,
             noise=noise,
             callback=callback,
         )

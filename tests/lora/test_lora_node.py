@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from graph_engine import Executor, NodePack, Registry
+from graph_engine import Executor, Registry
 from nodes.lora.node import LoraLoader, LoraLoaderModelOnly
 from nodes.pack import PACK
 
@@ -31,11 +31,8 @@ SECOND = (-0.5, 0.7)
 
 @pytest.fixture(scope="module")
 def executor(tmp_path_factory) -> Executor:
-    # The LoRA nodes are added here for as long as the pack does not list nodes.lora.node itself.
-    listed = {spec.name for spec in PACK.nodes}
-    extra = [spec for spec in (LoraLoader, LoraLoaderModelOnly) if spec.name not in listed]
-    pack = NodePack(PACK.name, PACK.types, [*PACK.nodes, *extra], builtin=True, resources=PACK.resources)
-    return Executor(Registry([pack]), device="cpu", output_dir=tmp_path_factory.mktemp("output"))
+    assert {LoraLoader.name, LoraLoaderModelOnly.name} <= {spec.name for spec in PACK.nodes}
+    return Executor(Registry([PACK]), device="cpu", output_dir=tmp_path_factory.mktemp("output"))
 
 
 @pytest.fixture(scope="module")

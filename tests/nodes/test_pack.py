@@ -13,7 +13,7 @@ from nodes.pack import DEFINITION_MODULES, PACK, nodes_defined_in
 from nodes.types import LATENT, MODEL, SAMPLER, SOCKET_TYPES, ClipHandle, Latent
 
 EXPECTED_NODES = {
-    "CheckpointLoader", "VAELoader", "UnconditionalLoader", "TextEncode", "TextEncodeSDXL", "ConditioningCombine",
+    "CheckpointLoader", "VAELoader", "LoraLoader", "LoraLoaderModelOnly", "UnconditionalLoader", "TextEncode", "TextEncodeSDXL", "ConditioningCombine",
     "ConditioningZero", "EmptyLatent", "LatentUpscale", "SetLatentNoiseMask", "LatentBatch", "LatentFromBatch",
     "KSampler", "KSamplerAdvanced", "VAEEncode", "VAEDecode", "VAEEncodeTiled", "VAEDecodeTiled", "InpaintEncode",
     "LoadImage", "LoadMask", "SaveImage", "PreviewImage", "ImageScale", "ImageCrop", "ImageBatch", "ImageGrid",

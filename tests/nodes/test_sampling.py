@@ -34,12 +34,24 @@ def sd(checkpoint: Path):
     )
 
 
+def seeded(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
 def test_initial_noise_depends_only_on_seed_and_position() -> None:
-    batch = initial_noise((3, 4, 2, 2), seed=5, positions=range(3))
-    assert torch.equal(initial_noise((1, 4, 2, 2), 5, [0]), batch[:1])
-    assert torch.equal(initial_noise((2, 4, 2, 2), 5, [2, 0]), batch[[2, 0]])
-    assert torch.equal(batch[0], torch.randn(4, 2, 2, generator=torch.Generator().manual_seed(5)))
-    assert not torch.equal(initial_noise((1, 4, 2, 2), 6, [0]), batch[:1])
+    batch = initial_noise((3, 4, 2, 2), seeded(5), positions=range(3))
+    assert torch.equal(initial_noise((1, 4, 2, 2), seeded(5), [0]), batch[:1])
+    assert torch.equal(initial_noise((2, 4, 2, 2), seeded(5), [2, 0]), batch[[2, 0]])
+    assert torch.equal(batch[0], torch.randn(4, 2, 2, generator=seeded(5)))
+    assert not torch.equal(initial_noise((1, 4, 2, 2), seeded(6), [0]), batch[:1])
+
+
+def test_step_noise_continues_the_starting_noise_stream_instead_of_replaying_it() -> None:
+    generator = seeded(5)
+    start = initial_noise((1, 4, 2, 2), generator, [0])
+    step_noise = torch.randn(1, 4, 2, 2, generator=generator)
+    assert not torch.equal(step_noise, start)
+    assert torch.equal(torch.randn(2, 4, 2, 2, generator=seeded(5))[1:], step_noise)
 
 
 def test_guidance_formula_and_passes(sd) -> None:
