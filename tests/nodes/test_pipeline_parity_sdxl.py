@@ -138,7 +138,7 @@ def test_sdxl_txt2img_matches_diffusers(run, sdxl_checkpoint: Path) -> None:
                 "sampler": "euler",
                 "scheduler": "leading",
             },
-        ),  # fmt: skip
+        ),
         "decode": ("VAEDecode", {"vae": "@load.vae", "latent": "@sample.latent"}),
     }
     ours = run(nodes, {"image": "decode.image"}).outputs["image"]
