@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
 from nodes.tiny_shapes.classify import Reading, read_image
@@ -111,7 +112,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--cfg", type=float, default=5.0)
     parser.add_argument("--output", type=Path, default=Path("runs/eval"), help="report.json and grid.png go here")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     args = parser.parse_args(argv)
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     chosen = targets(args.backgrounds)
     adherence, results = evaluate(args.checkpoint, chosen, list(range(args.seeds)), steps=args.steps, cfg=args.cfg)

@@ -152,7 +152,7 @@ class Recipe:
     scaling_images: int = 256
     edge_weight: float = 0.5
     vae: StageSettings = field(default_factory=lambda: StageSettings(steps=1000, batch_size=8, learning_rate=1.5e-3, warmup_steps=50, sample_every=250))
-    unet: StageSettings = field(default_factory=lambda: StageSettings(steps=3000, batch_size=16, learning_rate=1e-3, warmup_steps=100))
+    unet: StageSettings = field(default_factory=lambda: StageSettings(steps=2000, batch_size=16, learning_rate=1e-3, warmup_steps=100))
     ddpm: StageSettings = field(default_factory=lambda: StageSettings(steps=2000, batch_size=16, learning_rate=1e-3, warmup_steps=50))
 
 
