@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
         ],
     }
     (args.output / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    _save_grid(results, args.output / "grid.png", columns=2 * args.seeds * args.backgrounds)
+    _save_grid(results, args.output / "grid.png", columns=16)
     print(
         f"{adherence.count} images, {args.steps} steps, cfg {args.cfg}: colour {adherence.colour:.1%}, "
         f"background {adherence.background:.1%}, shape {adherence.shape:.1%} "
