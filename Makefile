@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/graph-engine run workflows/txt2img.json --output-dir output
+	$(VENV)/bin/graph-engine run workflows/txt2img.json --threads 1 --output-dir output
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2

@@ -55,6 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-dir", type=Path, default=Path("output"), help="where nodes write files")
     parser.add_argument("--events", type=Path, metavar="FILE.jsonl", help="write every event as a JSON line")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="CPU threads for torch (default: torch's choice); 1 is fastest for tiny models on small machines",
+    )
     parser.add_argument("--no-cache", action="store_true", help="do not reuse results between sweep variants")
     parser.add_argument("--explain", action="store_true", help="print why each node ran or came from the cache")
 
@@ -102,11 +109,29 @@ def exit_code(result: RunResult) -> int:
     return {"success": EXIT_OK, "failed": EXIT_NODE_FAILED, "interrupted": EXIT_INTERRUPTED}[result.status]
 
 
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def set_torch_threads(count: int) -> None:
+    """Intra-op threads for torch, when it is installed (the engine itself does not need it)."""
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(count)
+
+
 def run(args: argparse.Namespace) -> int:
     workflow = read_workflow(args.workflow)
     if workflow is None:
         return EXIT_INVALID
     registry = load_registry(args)
+    if args.threads is not None:
+        set_torch_threads(args.threads)
     executor = Executor(registry, device=args.device, output_dir=args.output_dir)
     executor.cache.enabled = not args.no_cache
     runs = [{**dict(args.assignments), **variant} for variant in variants(args.sweep)]

@@ -159,3 +159,10 @@ def test_nodes_and_schema(files: Path, capsys: pytest.CaptureFixture[str]) -> No
     script = Path(sys.executable).with_name("graph-engine")  # the installed console script
     schema = subprocess.run([str(script), "schema"], capture_output=True, text=True, timeout=120, env=environment())
     assert schema.returncode == 0 and schema.stdout == SCHEMA_FILE.read_text()
+
+
+def test_threads_option_is_checked_and_applied(files: Path) -> None:
+    rejected = cli("run", "sum.json", *PACK, "--threads", "0", cwd=files)
+    assert rejected.returncode == 2 and "expected a whole number >= 1" in rejected.stderr
+    done = cli("run", "sum.json", *PACK, "--threads", "1", "--output-dir", "out", cwd=files)
+    assert done.returncode == 0, done.stderr
