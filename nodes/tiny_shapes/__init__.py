@@ -20,7 +20,9 @@ def bundled_checkpoint(name: str) -> Path:
         raise KeyError(f"no bundled checkpoint named {name!r}; bundled checkpoints: {', '.join(BUNDLED_NAMES)}")
     folder = CHECKPOINTS / name
     if not (folder / "model_index.json").is_file():
-        raise FileNotFoundError(f"bundled checkpoint {name!r} is missing its files under {folder}; reinstall the package")
+        raise FileNotFoundError(
+            f"bundled checkpoint {name!r} is missing its files under {folder}; reinstall the package"
+        )
     return folder
 
 

@@ -1,11 +1,11 @@
 """Read back what a tiny-shapes image shows, by plain geometry (no learned model).
 
-  background  palette colours that cover the image border
-  foreground  the largest connected region that differs from the background (holes filled)
-  colour      nearest palette colour to the median of the region's interior
-  shape       from two rotation-invariant measures of the region:
-              convexity = area / area of its convex hull     (a star is far from convex)
-              roundness = area / area of the circle around it (circle 1, square 2/pi, triangle 0.41)
+background  palette colours that cover the image border
+foreground  the largest connected region that differs from the background (holes filled)
+colour      nearest palette colour to the median of the region's interior
+shape       from two rotation-invariant measures of the region:
+            convexity = area / area of its convex hull     (a star is far from convex)
+            roundness = area / area of the circle around it (circle 1, square 2/pi, triangle 0.41)
 """
 
 from __future__ import annotations
@@ -159,4 +159,10 @@ def read_image(image: np.ndarray) -> Reading:
     core = interior if interior.sum() >= 4 else region
     colour = _PALETTE_NAMES[int(nearest_colour(np.median(image[core], axis=0)[None])[0])]
     convexity, roundness = shape_measures(region)
-    return Reading(colour=colour, background=background, shape=name_shape(convexity, roundness), convexity=convexity, roundness=roundness)
+    return Reading(
+        colour=colour,
+        background=background,
+        shape=name_shape(convexity, roundness),
+        convexity=convexity,
+        roundness=roundness,
+    )

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -35,15 +35,25 @@ SHAPES: tuple[str, ...] = ("circle", "square", "triangle", "star")
 SIZES: dict[str, tuple[float, float]] = {"small": (8.0, 10.0), "medium": (12.0, 15.0), "large": (18.0, 21.0)}
 # Position name -> (column, row) on a 3x3 grid.
 POSITIONS: dict[str, tuple[int, int]] = {
-    "top left": (0, 0), "top": (1, 0), "top right": (2, 0),
-    "left": (0, 1), "center": (1, 1), "right": (2, 1),
-    "bottom left": (0, 2), "bottom": (1, 2), "bottom right": (2, 2),
+    "top left": (0, 0),
+    "top": (1, 0),
+    "top right": (2, 0),
+    "left": (0, 1),
+    "center": (1, 1),
+    "right": (2, 1),
+    "bottom left": (0, 2),
+    "bottom": (1, 2),
+    "bottom right": (2, 2),
 }
 _POSITION_PHRASES: dict[str, tuple[str, ...]] = {
-    "top left": ("in the top left",), "top right": ("in the top right",),
-    "bottom left": ("in the bottom left",), "bottom right": ("in the bottom right",),
-    "top": ("at the top",), "bottom": ("at the bottom",),
-    "left": ("on the left",), "right": ("on the right",),
+    "top left": ("in the top left",),
+    "top right": ("in the top right",),
+    "bottom left": ("in the bottom left",),
+    "bottom right": ("in the bottom right",),
+    "top": ("at the top",),
+    "bottom": ("at the bottom",),
+    "left": ("on the left",),
+    "right": ("on the right",),
     "center": ("in the center", "in the middle"),
 }
 STAR_INNER_RATIO = 0.42
@@ -82,8 +92,7 @@ def sample_scene(rng: random.Random) -> Scene:
     margin = radius + 3.0
     step = (IMAGE_SIZE - 2 * margin) / 2
     center = tuple(
-        min(max(margin + cell * step + rng.uniform(-2.0, 2.0), margin), IMAGE_SIZE - margin)
-        for cell in (column, row)
+        min(max(margin + cell * step + rng.uniform(-2.0, 2.0), margin), IMAGE_SIZE - margin) for cell in (column, row)
     )
     return Scene(
         shape=shape,

@@ -85,7 +85,9 @@ def evaluate(
     """Generate every target at every seed and score what the images show."""
     model = load(checkpoint)
     jobs = [(target, seed) for target in chosen for seed in seeds]
-    images = generate_with(model, [target.prompt for target, _ in jobs], [seed for _, seed in jobs], steps=steps, cfg=cfg)
+    images = generate_with(
+        model, [target.prompt for target, _ in jobs], [seed for _, seed in jobs], steps=steps, cfg=cfg
+    )
     results = [(target, seed, image, read_image(np.asarray(image))) for (target, seed), image in zip(jobs, images)]
     return score([(target, reading) for target, _, _, reading in results]), results
 
@@ -96,7 +98,11 @@ def _save_grid(results: list[tuple[Target, int, Image.Image, Reading]], path: Pa
     rows = -(-len(results) // columns)
     grid = Image.new("RGB", (columns * (size + 4), rows * (size + 4)), "white")
     for index, (target, _, image, reading) in enumerate(results):
-        correct = (reading.colour, reading.background, reading.shape) == (target.colour, (target.background,), target.shape)
+        correct = (reading.colour, reading.background, reading.shape) == (
+            target.colour,
+            (target.background,),
+            target.shape,
+        )
         x, y = (index % columns) * (size + 4), (index // columns) * (size + 4)
         grid.paste(Image.new("RGB", (size + 4, size + 4), "white" if correct else "red"), (x, y))
         grid.paste(image, (x + 2, y + 2))
@@ -105,8 +111,14 @@ def _save_grid(results: list[tuple[Target, int, Image.Image, Reading]], path: Pa
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m nodes.tiny_shapes.evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", default="tiny-shapes", help="bundled name or diffusers folder (default: tiny-shapes)")
+    parser = argparse.ArgumentParser(
+        prog="python -m nodes.tiny_shapes.evaluate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--checkpoint", default="tiny-shapes", help="bundled name or diffusers folder (default: tiny-shapes)"
+    )
     parser.add_argument("--seeds", type=int, default=2, help="seeds per prompt (default: 2)")
     parser.add_argument("--backgrounds", type=int, default=2, help="backgrounds per colour x shape pair (default: 2)")
     parser.add_argument("--steps", type=int, default=20)
@@ -128,7 +140,11 @@ def main(argv: list[str] | None = None) -> None:
         "seeds": args.seeds,
         **asdict(adherence),
         "misses": [
-            {"prompt": target.prompt, "seed": seed, "read": {"colour": r.colour, "background": list(r.background), "shape": r.shape}}
+            {
+                "prompt": target.prompt,
+                "seed": seed,
+                "read": {"colour": r.colour, "background": list(r.background), "shape": r.shape},
+            }
             for target, seed, _, r in results
             if (r.colour, r.background, r.shape) != (target.colour, (target.background,), target.shape)
         ],

@@ -22,8 +22,12 @@ def _write_json(path: Path, content: dict[str, Any]) -> None:
 
 def write_model(directory: Path, class_name: str, config: dict[str, Any], model: torch.nn.Module) -> None:
     """config.json + diffusion_pytorch_model.safetensors, as diffusers' save_pretrained lays them out."""
-    _write_json(directory / "config.json", {"_class_name": class_name, "_diffusers_version": DIFFUSERS_VERSION, **config})
-    weights = {name: tensor.detach().to("cpu", torch.float32).contiguous() for name, tensor in model.state_dict().items()}
+    _write_json(
+        directory / "config.json", {"_class_name": class_name, "_diffusers_version": DIFFUSERS_VERSION, **config}
+    )
+    weights = {
+        name: tensor.detach().to("cpu", torch.float32).contiguous() for name, tensor in model.state_dict().items()
+    }
     save_file(weights, directory / "diffusion_pytorch_model.safetensors", metadata={"format": "pt"})
 
 
@@ -69,7 +73,9 @@ def write_text_to_image(
     write_scheduler(directory / "scheduler", scheduler_config)
 
 
-def write_unconditional(directory: Path, *, unet: torch.nn.Module, unet_config: dict[str, Any], scheduler_config: dict[str, Any]) -> None:
+def write_unconditional(
+    directory: Path, *, unet: torch.nn.Module, unet_config: dict[str, Any], scheduler_config: dict[str, Any]
+) -> None:
     """A DDPM pipeline folder: model_index.json, unet/ (UNet2DModel), scheduler/."""
     if directory.exists():
         shutil.rmtree(directory)

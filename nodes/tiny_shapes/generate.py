@@ -67,8 +67,16 @@ def generate_with(
     for prompt, seed in zip(prompts, seeds):
         empty = Latent(torch.zeros(1, channels, size, size))
         latent = sample_latent(
-            model.unet, model.noise_schedule, encode_prompt(model.encoders, prompt), uncond, empty,
-            seed=seed, steps=steps, cfg=cfg, sampler=sampler, scheduler=scheduler,
+            model.unet,
+            model.noise_schedule,
+            encode_prompt(model.encoders, prompt),
+            uncond,
+            empty,
+            seed=seed,
+            steps=steps,
+            cfg=cfg,
+            sampler=sampler,
+            scheduler=scheduler,
         )
         pixels = model.vae.decode(latent.samples.to(next(model.vae.parameters()).device) / model.scaling_factor)
         images.append(to_pil(pixels_to_image(pixels)[0]))

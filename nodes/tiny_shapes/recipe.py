@@ -56,7 +56,9 @@ def vae_config(channels: tuple[int, ...], groups: int) -> dict[str, Any]:
     }
 
 
-def text_encoder_config(vocab_size: int, bos_token_id: int, eos_token_id: int, hidden: int, layers: int) -> dict[str, Any]:
+def text_encoder_config(
+    vocab_size: int, bos_token_id: int, eos_token_id: int, hidden: int, layers: int
+) -> dict[str, Any]:
     """A CLIPTextModel config: SD 1.x's text encoder, shrunk."""
     return {
         "architectures": ["CLIPTextModel"],
@@ -151,9 +153,17 @@ class Recipe:
     # Held-out images over which the latent std (hence the VAE scaling factor) is measured.
     scaling_images: int = 256
     edge_weight: float = 0.5
-    vae: StageSettings = field(default_factory=lambda: StageSettings(steps=1000, batch_size=8, learning_rate=1.5e-3, warmup_steps=50, sample_every=250))
-    unet: StageSettings = field(default_factory=lambda: StageSettings(steps=2000, batch_size=16, learning_rate=1e-3, warmup_steps=100))
-    ddpm: StageSettings = field(default_factory=lambda: StageSettings(steps=2000, batch_size=16, learning_rate=1e-3, warmup_steps=50))
+    vae: StageSettings = field(
+        default_factory=lambda: StageSettings(
+            steps=1000, batch_size=8, learning_rate=1.5e-3, warmup_steps=50, sample_every=250
+        )
+    )
+    unet: StageSettings = field(
+        default_factory=lambda: StageSettings(steps=2000, batch_size=16, learning_rate=1e-3, warmup_steps=100)
+    )
+    ddpm: StageSettings = field(
+        default_factory=lambda: StageSettings(steps=2000, batch_size=16, learning_rate=1e-3, warmup_steps=50)
+    )
 
 
 FULL = Recipe()
@@ -171,7 +181,13 @@ SMOKE = replace(
     ddpm_channels=(8, 8, 16),
     ddpm_groups=4,
     scaling_images=8,
-    vae=StageSettings(steps=2, batch_size=2, learning_rate=1e-3, warmup_steps=1, sample_every=2, sample_steps=2, checkpoint_every=1),
-    unet=StageSettings(steps=2, batch_size=2, learning_rate=1e-3, warmup_steps=1, sample_every=2, sample_steps=2, checkpoint_every=1),
-    ddpm=StageSettings(steps=2, batch_size=2, learning_rate=1e-3, warmup_steps=1, sample_every=2, sample_steps=2, checkpoint_every=1),
+    vae=StageSettings(
+        steps=2, batch_size=2, learning_rate=1e-3, warmup_steps=1, sample_every=2, sample_steps=2, checkpoint_every=1
+    ),
+    unet=StageSettings(
+        steps=2, batch_size=2, learning_rate=1e-3, warmup_steps=1, sample_every=2, sample_steps=2, checkpoint_every=1
+    ),
+    ddpm=StageSettings(
+        steps=2, batch_size=2, learning_rate=1e-3, warmup_steps=1, sample_every=2, sample_steps=2, checkpoint_every=1
+    ),
 )

@@ -94,7 +94,12 @@ def write_tokenizer(directory: Path, corpus_size: int = 5000, seed: int = 0) -> 
     merge_lines = ["#version: 0.2"] + [f"{left} {right}" for left, right in merges]
     (directory / "merges.txt").write_text("\n".join(merge_lines) + "\n", encoding="utf-8")
     special = {"bos_token": START_TOKEN, "eos_token": END_TOKEN, "pad_token": END_TOKEN, "unk_token": END_TOKEN}
-    config = {**special, "tokenizer_class": "CLIPTokenizer", "model_max_length": MODEL_MAX_LENGTH, "do_lower_case": True}
+    config = {
+        **special,
+        "tokenizer_class": "CLIPTokenizer",
+        "model_max_length": MODEL_MAX_LENGTH,
+        "do_lower_case": True,
+    }
     (directory / "special_tokens_map.json").write_text(json.dumps(special, indent=2) + "\n")
     (directory / "tokenizer_config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     return vocabulary

@@ -23,9 +23,10 @@ import copy
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,8 +39,18 @@ from nodes.schedulers import NoiseSchedule, sample
 from nodes.text_encoding import TextEncoders
 from nodes.tiny_shapes import data, export
 from nodes.tiny_shapes.generate import TextToImage, generate_with
-from nodes.tiny_shapes.recipe import DDPM_SCHEDULER_CONFIG, FULL, SCHEDULER_CONFIG, SMOKE, Recipe, StageSettings
-from nodes.tiny_shapes.recipe import ddpm_unet_config, text_encoder_config, unet_config, vae_config
+from nodes.tiny_shapes.recipe import (
+    DDPM_SCHEDULER_CONFIG,
+    FULL,
+    SCHEDULER_CONFIG,
+    SMOKE,
+    Recipe,
+    StageSettings,
+    ddpm_unet_config,
+    text_encoder_config,
+    unet_config,
+    vae_config,
+)
 from nodes.tiny_shapes.tokenizer import write_tokenizer
 
 STAGES = ("vae", "unet", "ddpm")
@@ -66,7 +77,12 @@ class RunLog:
         fields["elapsed_s"] = round(time.monotonic() - self.started, 1)
         with self.path.open("a") as stream:
             stream.write(json.dumps(fields) + "\n")
-        print(" ".join(f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}" for key, value in fields.items()), flush=True)
+        print(
+            " ".join(
+                f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}" for key, value in fields.items()
+            ),
+            flush=True,
+        )
 
 
 class EMA:
@@ -131,7 +147,11 @@ class Trainer:
         self.tokenizer = CLIPTokenizer.from_pretrained(self.tokenizer_directory)
         self.vae_config = vae_config(recipe.vae_channels, recipe.vae_groups)
         self.text_config = text_encoder_config(
-            len(vocabulary), self.tokenizer.bos_token_id, self.tokenizer.eos_token_id, recipe.text_hidden, recipe.text_layers
+            len(vocabulary),
+            self.tokenizer.bos_token_id,
+            self.tokenizer.eos_token_id,
+            recipe.text_hidden,
+            recipe.text_layers,
         )
         self.unet_config = unet_config(recipe.text_hidden, recipe.unet_channels, recipe.unet_heads, recipe.unet_groups)
         self.ddpm_config = ddpm_unet_config(recipe.ddpm_size, recipe.ddpm_channels, recipe.ddpm_groups)
@@ -169,8 +189,8 @@ class Trainer:
         state = self._load_state(stage)
         step = 0
         if state is not None:
-            for name in models:
-                models[name].load_state_dict(state["models"][name])
+            for name, model in models.items():
+                model.load_state_dict(state["models"][name])
                 emas[name].model.load_state_dict(state["emas"][name])
             optimizer.load_state_dict(state["optimizer"])
             schedule.load_state_dict(state["schedule"])
@@ -206,7 +226,9 @@ class Trainer:
             if step % 25 == 0 or step == settings.steps:
                 seconds = (time.monotonic() - started) / 25
                 started = time.monotonic()
-                self.log.write(stage=stage, step=step, loss=loss.item(), lr=schedule.get_last_lr()[0], s_per_step=seconds)
+                self.log.write(
+                    stage=stage, step=step, loss=loss.item(), lr=schedule.get_last_lr()[0], s_per_step=seconds
+                )
             if step % settings.sample_every == 0 or step == settings.steps:
                 on_sample(step, {name: ema.model for name, ema in emas.items()})
             if step % settings.checkpoint_every == 0 and step < settings.steps:
@@ -229,13 +251,24 @@ class Trainer:
             posterior = vae.encode(images)
             noise = torch.randn(posterior.mean.shape, generator=generator).to(self.device)
             reconstruction = vae.decode(posterior.mean + posterior.std * noise)
-            kl = 0.5 * (posterior.mean.pow(2) + posterior.logvar.exp() - 1.0 - posterior.logvar).sum(dim=(1, 2, 3)).mean()
-            return F.l1_loss(reconstruction, images) + recipe.edge_weight * _edge_loss(reconstruction, images) + recipe.kl_weight * kl
+            kl = (
+                0.5
+                * (posterior.mean.pow(2) + posterior.logvar.exp() - 1.0 - posterior.logvar).sum(dim=(1, 2, 3)).mean()
+            )
+            return (
+                F.l1_loss(reconstruction, images)
+                + recipe.edge_weight * _edge_loss(reconstruction, images)
+                + recipe.kl_weight * kl
+            )
 
         def on_sample(step: int, emas: dict[str, torch.nn.Module]) -> None:
             with torch.no_grad():
                 reconstruction = emas["vae"].decode(emas["vae"].encode(fixed_images.to(self.device)).mode())
-            save_grid(to_uint8(fixed_images) + to_uint8(reconstruction), self.output / "samples" / f"vae_{step:06d}.png", columns=8)
+            save_grid(
+                to_uint8(fixed_images) + to_uint8(reconstruction),
+                self.output / "samples" / f"vae_{step:06d}.png",
+                columns=8,
+            )
 
         emas, state = self._run("vae", settings, {"vae": vae}, loss_fn, on_sample, lambda: {"scaling_factor": None})
         ema_vae = emas["vae"]
@@ -252,7 +285,9 @@ class Trainer:
         """1 / std of sampled latents over held-out images, so latents enter the UNet at unit variance."""
         images, _ = data.batch(self.recipe.seed + 2, 0, self.recipe.scaling_images)
         posterior = vae.encode(images.to(self.device))
-        noise = torch.randn(posterior.mean.shape, generator=torch.Generator().manual_seed(self.recipe.seed)).to(self.device)
+        noise = torch.randn(posterior.mean.shape, generator=torch.Generator().manual_seed(self.recipe.seed)).to(
+            self.device
+        )
         return round(1.0 / (posterior.mean + posterior.std * noise).std().item(), 5)
 
     # -- stage 2: UNet + text encoder ------------------------------------------------------------
@@ -279,15 +314,25 @@ class Trainer:
             t = torch.randint(0, timesteps, (latents.shape[0],), generator=generator).to(self.device)
             a = cumulative[t].view(-1, 1, 1, 1)
             noisy = a.sqrt() * latents + (1 - a).sqrt() * noise
-            ids = self.tokenizer(captions, padding="max_length", max_length=self.tokenizer.model_max_length, truncation=True, return_tensors="pt").input_ids
+            ids = self.tokenizer(
+                captions,
+                padding="max_length",
+                max_length=self.tokenizer.model_max_length,
+                truncation=True,
+                return_tensors="pt",
+            ).input_ids
             context = text_encoder(ids.to(self.device)).last_hidden_state
             prediction = unet(noisy, t, context)
             weight = snr[t].clamp(max=recipe.snr_gamma) / snr[t]
             return (weight * (prediction - noise).pow(2).mean(dim=(1, 2, 3))).mean()
 
         def on_sample(step: int, emas: dict[str, torch.nn.Module]) -> None:
-            model = TextToImage(emas["unet"], vae, TextEncoders(self.tokenizer, emas["text_encoder"]), noise_schedule, scaling)
-            images = generate_with(model, list(GRID_PROMPTS), seeds=[0] * len(GRID_PROMPTS), steps=settings.sample_steps, cfg=5.0)
+            model = TextToImage(
+                emas["unet"], vae, TextEncoders(self.tokenizer, emas["text_encoder"]), noise_schedule, scaling
+            )
+            images = generate_with(
+                model, list(GRID_PROMPTS), seeds=[0] * len(GRID_PROMPTS), steps=settings.sample_steps, cfg=5.0
+            )
             save_grid(images, self.output / "samples" / f"unet_{step:06d}.png", columns=4)
 
         emas, _ = self._run("unet", settings, {"unet": unet, "text_encoder": text_encoder}, loss_fn, on_sample)
@@ -315,8 +360,12 @@ class Trainer:
             shape = (16, 3, recipe.ddpm_size, recipe.ddpm_size)
             with torch.no_grad():
                 images = sample(
-                    emas["unet"], torch.zeros(shape, device=self.device), noise_schedule, sampler="euler",
-                    steps=settings.sample_steps, generator=torch.Generator().manual_seed(0),
+                    emas["unet"],
+                    torch.zeros(shape, device=self.device),
+                    noise_schedule,
+                    sampler="euler",
+                    steps=settings.sample_steps,
+                    generator=torch.Generator().manual_seed(0),
                 )
             save_grid(to_uint8(images), self.output / "samples" / f"ddpm_{step:06d}.png", columns=8, scale=4)
 
@@ -326,6 +375,7 @@ class Trainer:
 
 def _edge_loss(reconstruction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """L1 between horizontal and vertical finite differences: keeps shape edges sharp."""
+
     def differences(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]
 
@@ -334,15 +384,30 @@ def _edge_loss(reconstruction: torch.Tensor, target: torch.Tensor) -> torch.Tens
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m nodes.tiny_shapes.train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--output", type=Path, default=Path("runs/tiny-shapes"), help="work folder: log, samples, resumable state")
-    parser.add_argument("--export", type=Path, default=None, help="write tiny-shapes/ and tiny-shapes-ddpm/ here (default: <output>/export)")
-    parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES), help="stages to run (default: all)")
+    parser = argparse.ArgumentParser(
+        prog="python -m nodes.tiny_shapes.train",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--output", type=Path, default=Path("runs/tiny-shapes"), help="work folder: log, samples, resumable state"
+    )
+    parser.add_argument(
+        "--export",
+        type=Path,
+        default=None,
+        help="write tiny-shapes/ and tiny-shapes-ddpm/ here (default: <output>/export)",
+    )
+    parser.add_argument(
+        "--stages", nargs="+", choices=STAGES, default=list(STAGES), help="stages to run (default: all)"
+    )
     parser.add_argument("--smoke", action="store_true", help="toy sizes and two steps per stage (for tests)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     for stage in STAGES:
-        parser.add_argument(f"--{stage}-steps", type=int, default=None, help=f"override the recipe's {stage} step count")
+        parser.add_argument(
+            f"--{stage}-steps", type=int, default=None, help=f"override the recipe's {stage} step count"
+        )
     args = parser.parse_args(argv)
 
     if args.threads:
@@ -371,7 +436,12 @@ def main(argv: list[str] | None = None) -> None:
         )
     if "ddpm" in args.stages:
         ddpm = trainer.train_ddpm()
-        export.write_unconditional(export_root / "tiny-shapes-ddpm", unet=ddpm, unet_config=trainer.ddpm_config, scheduler_config=DDPM_SCHEDULER_CONFIG)
+        export.write_unconditional(
+            export_root / "tiny-shapes-ddpm",
+            unet=ddpm,
+            unet_config=trainer.ddpm_config,
+            scheduler_config=DDPM_SCHEDULER_CONFIG,
+        )
     trainer.log.write(event="done", export=str(export_root))
 
 

@@ -1,14 +1,13 @@
 """The shipped tiny-shapes weights: layout, size, standard loading, and a floor on prompt adherence."""
 
-
 import numpy as np
 import pytest
 import torch
 
 from nodes.loading import load_checkpoint, load_unconditional_pipeline
 from nodes.tiny_shapes import BUNDLED_NAMES, CHECKPOINTS, bundled_checkpoint
-from nodes.tiny_shapes.evaluate import Target, score
 from nodes.tiny_shapes.classify import read_image
+from nodes.tiny_shapes.evaluate import Target, score
 from nodes.tiny_shapes.generate import generate, generate_with, load
 
 # The shipped model is weak (MODEL_CARD.md: colour 47%, background 19%, shape 27%), so only the
@@ -32,7 +31,14 @@ SAMPLE = [
 def test_names_resolve_to_diffusers_folders() -> None:
     assert BUNDLED_NAMES == ("tiny-shapes", "tiny-shapes-ddpm")
     folder = bundled_checkpoint("tiny-shapes")
-    for part in ("unet/config.json", "vae/config.json", "text_encoder/config.json", "tokenizer/vocab.json", "tokenizer/merges.txt", "scheduler/scheduler_config.json"):
+    for part in (
+        "unet/config.json",
+        "vae/config.json",
+        "text_encoder/config.json",
+        "tokenizer/vocab.json",
+        "tokenizer/merges.txt",
+        "scheduler/scheduler_config.json",
+    ):
         assert (folder / part).is_file(), part
     assert (bundled_checkpoint("tiny-shapes-ddpm") / "unet" / "diffusion_pytorch_model.safetensors").is_file()
 
@@ -58,7 +64,9 @@ def test_scheduler_uses_stable_diffusion_conventions() -> None:
 def test_diffusers_reads_the_same_weights() -> None:
     diffusers = pytest.importorskip("diffusers")
     folder = bundled_checkpoint("tiny-shapes")
-    pipe = diffusers.StableDiffusionPipeline.from_pretrained(folder, safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    pipe = diffusers.StableDiffusionPipeline.from_pretrained(
+        folder, safety_checker=None, feature_extractor=None, requires_safety_checker=False
+    )
     ours = load_checkpoint(folder)
     for name in ("unet", "vae", "text_encoder"):
         theirs, mine = getattr(pipe, name).state_dict(), getattr(ours, name).state_dict()

@@ -10,7 +10,11 @@ def test_reads_rendered_scenes_exactly() -> None:
     for index in range(120):
         scene, image, _ = data.example(99, index)
         reading = read_image(image)
-        if (reading.colour, set(reading.background), reading.shape) != (scene.colour, set(scene.background), scene.shape):
+        if (reading.colour, set(reading.background), reading.shape) != (
+            scene.colour,
+            set(scene.background),
+            scene.shape,
+        ):
             misses.append((scene, reading))
     assert not misses
 

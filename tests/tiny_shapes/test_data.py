@@ -32,7 +32,7 @@ def test_batch_layout_and_range() -> None:
 
 def test_captions_describe_the_scene() -> None:
     for index in range(200):
-        scene, image, caption = data.example(1, index)
+        scene, _, caption = data.example(1, index)
         assert f"{scene.colour} {scene.shape}" in caption
         assert scene.colour not in scene.background
         if "background" in caption:

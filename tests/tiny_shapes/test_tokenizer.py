@@ -5,7 +5,12 @@ import pytest
 from transformers import CLIPTokenizer
 
 from nodes.tiny_shapes import data
-from nodes.tiny_shapes.tokenizer import END_TOKEN, START_TOKEN, byte_symbols, write_tokenizer
+from nodes.tiny_shapes.tokenizer import (
+    END_TOKEN,
+    START_TOKEN,
+    byte_symbols,
+    write_tokenizer,
+)
 
 
 @pytest.fixture(scope="module")
