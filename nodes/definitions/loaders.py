@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from graph_engine import Context, Description, FileHasher, Out, node
-from nodes.loading import load_checkpoint
+from nodes.loading import load_checkpoint, load_vae
 from nodes.loading.build import build_on_meta
 from nodes.loading.diffusers_folder import (
     DIFFUSERS_WEIGHTS,
@@ -228,14 +228,14 @@ def _model_folder(source: str | Path, component: str) -> Path:
 
 
 def _load_vae(source: str | Path, dtype: torch.dtype, device: str) -> AutoencoderKL:
-    folder = _model_folder(source, "vae")
-    config, state = read_model_folder(folder, DIFFUSERS_WEIGHTS, device=device, dtype=dtype)
-    return build_on_meta(lambda: AutoencoderKL.from_config(config), state, what=f"VAE in {folder}")
+    # Single files get SD's VAE config; diffusers folders (or a pipeline's vae/) bring their own.
+    return load_vae(source, dtype=dtype, device=device)
 
 
 @node(category="loaders", fingerprint=source_fingerprint("vae"))
 def VAELoader(ctx: Context, vae: SourceInput = "tiny-shapes", weight_dtype: DtypeInput = "auto") -> Vae:
-    """Load a VAE on its own (a VAE folder, or the vae/ of a pipeline folder), e.g. to swap a checkpoint's."""
+    """Load a VAE on its own (an original single .safetensors file, a VAE folder, or the vae/ of a
+    pipeline folder), e.g. to swap a checkpoint's."""
     dtype = resolve_dtype(weight_dtype, ctx.device)
     source = resolve_source(vae)
     key = f"vae:{source_signature(vae)}:{str(dtype).removeprefix('torch.')}"
