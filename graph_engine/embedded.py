@@ -3,37 +3,20 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
 from pathlib import Path
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 WORKFLOW_KEY = "workflow"
 
 
-def png_text_chunks(data: bytes) -> dict[str, str]:
-    """The tEXt, zTXt and iTXt entries of a PNG (uncompressed iTXt only: what PIL writes)."""
-    texts: dict[str, str] = {}
-    offset = len(PNG_SIGNATURE)
-    while offset + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[offset : offset + 8])
-        body = data[offset + 8 : offset + 8 + length]
-        offset += 12 + length  # length, type, body, CRC
-        if kind == b"tEXt":
-            key, _, value = body.partition(b"\0")
-            texts[key.decode("latin-1")] = value.decode("latin-1")
-        elif kind == b"zTXt":
-            key, _, rest = body.partition(b"\0")
-            texts[key.decode("latin-1")] = zlib.decompress(rest[1:]).decode("latin-1")
-        elif kind == b"iTXt":
-            key, _, rest = body.partition(b"\0")
-            compressed, rest = rest[0], rest[2:]
-            _language, _, rest = rest.partition(b"\0")
-            _translated, _, value = rest.partition(b"\0")
-            texts[key.decode("latin-1")] = (zlib.decompress(value) if compressed else value).decode("utf-8")
-        elif kind == b"IEND":
-            break
-    return texts
+def png_text(path: Path) -> dict[str, str]:
+    """The text entries (tEXt, zTXt, iTXt) of a PNG file."""
+    from PIL import Image  # imported here: only PNG inputs pay for it
+
+    with Image.open(path) as picture:
+        if picture.format != "PNG":
+            raise ValueError(f"{path} is not a PNG file")
+        return dict(picture.text)  # type: ignore[attr-defined]
 
 
 def embedded_workflow_text(path: Path) -> str | None:
@@ -41,8 +24,7 @@ def embedded_workflow_text(path: Path) -> str | None:
     with open(path, "rb") as handle:
         if handle.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
             return None
-        data = PNG_SIGNATURE + handle.read()
-    text = png_text_chunks(data).get(WORKFLOW_KEY)
+    text = png_text(path).get(WORKFLOW_KEY)
     if text is None:
         raise ValueError(f"{path} is a PNG without an embedded workflow (no '{WORKFLOW_KEY}' text chunk)")
     return text

@@ -253,11 +253,3 @@ def write_png(path: Path, picture: Image.Image, text: Mapping[str, str]) -> None
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
-
-
-def read_png_text(path: Path) -> dict[str, str]:
-    """The tEXt/iTXt entries of a PNG file."""
-    with Image.open(path) as picture:
-        if picture.format != "PNG":
-            raise ValueError(f"{path} is not a PNG file")
-        return {key: value for key, value in picture.text.items()}  # type: ignore[attr-defined]

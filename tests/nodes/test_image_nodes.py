@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from graph_engine import Event, Executor, load_workflow
-from nodes.image_ops import read_png_text
+from graph_engine.embedded import png_text
 
 
 @pytest.fixture()
@@ -57,7 +57,7 @@ def test_save_image_embeds_workflow_and_params_and_never_overwrites(run, executo
     assert second.ran == ["save"]  # an output node: always runs; its inputs come from the cache
     names = [path.name for path in first.files + second.files]
     assert names == ["shot_00001.png", "shot_00002.png", "shot_00003.png", "shot_00004.png"]
-    text = read_png_text(second.files[1])
+    text = png_text(second.files[1])
     assert json.loads(text["params"]) == {"batch_index": 1, "image": str(picture), "prefix": "shot"}
     embedded = load_workflow(text["workflow"])
     assert embedded.to_json() == first.workflow.to_json()

@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
+from graph_engine.embedded import png_text
 from nodes.image_ops import (
     batch_images,
     center_crop_to_aspect,
@@ -21,7 +22,6 @@ from nodes.image_ops import (
     load_mask_file,
     mask_to_latent,
     pixels_to_image,
-    read_png_text,
     resize_image,
     resolve_input_path,
     to_pil,
@@ -137,7 +137,7 @@ def test_png_text_round_trip_atomic_and_deterministic(tmp_path: Path) -> None:
     assert picture.size == (6, 4) and picture.mode == "RGB"
     write_png(tmp_path / "a.png", picture, {"workflow": '{"x": 1}', "params": "{}"})
     write_png(tmp_path / "b.png", picture, {"workflow": '{"x": 1}', "params": "{}"})
-    assert read_png_text(tmp_path / "a.png") == {"workflow": '{"x": 1}', "params": "{}"}
+    assert png_text(tmp_path / "a.png") == {"workflow": '{"x": 1}', "params": "{}"}
     assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "b.png"]  # no temporary files left
     reread = np.asarray(Image.open(tmp_path / "a.png"))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cli_runs import WORKFLOWS, CliRun, graph_engine_run
 
-from nodes.image_ops import read_png_text
+from graph_engine.embedded import png_text
 
 FAST = ["--set", "steps=4"]
 
@@ -62,7 +62,7 @@ def test_one_seed_in_a_fresh_process_gives_the_identical_png(sweep: CliRun, chec
 
 def test_workflow_embedded_in_a_png_reproduces_it(sweep: CliRun, tmp_path: Path) -> None:
     embedded = tmp_path / "embedded.json"
-    embedded.write_text(read_png_text(sweep.pngs[2])["workflow"])
+    embedded.write_text(png_text(sweep.pngs[2])["workflow"])
     again = graph_engine_run(embedded, tmp_path / "out")
     assert again.returncode == 0, again.stderr[-2000:]
     assert again.pngs[0].read_bytes() == sweep.pngs[2].read_bytes()
