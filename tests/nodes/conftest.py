@@ -7,15 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 from pack_graphs import workflow
 from tiny_checkpoint import write_text_to_image, write_unconditional
 
 from graph_engine import Executor, Registry, RunResult
 from nodes.pack import PACK
-
-# Tiny models run fastest single-threaded on the shared 2-core machine (and under xdist).
-torch.set_num_threads(1)
 
 RunWorkflow = Callable[..., RunResult]
 
