@@ -1,7 +1,8 @@
 """The caching executor: load, validate and plan a workflow, then run it (see run.py).
 
 An Executor holds what lives across runs: the result cache, the file hasher, the resources
-node packs declare (a model manager...), and the previous run's inputs for explanations.
+node packs declare (a model manager...), the workflow library that `workflow:NAME` nodes
+come from, and the previous run's inputs for explanations.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from graph_engine.cache import ResultCache, default_budget
 from graph_engine.context import resolve_device
 from graph_engine.document import Workflow, load_workflow
 from graph_engine.fingerprint import FileHasher
+from graph_engine.library import WorkflowLibrary
 from graph_engine.planning import plan_run
 from graph_engine.registry import Registry
 from graph_engine.resources import Resources
 from graph_engine.results import NodeFailure, RunResult
 from graph_engine.run import EventCallback, RunExecution, Signatures
-from graph_engine.validation import CompiledWorkflow, validate_workflow
+from graph_engine.subworkflows import compile_workflow
+from graph_engine.validation import CompiledWorkflow
 
 __all__ = ["EventCallback", "Executor", "NodeFailure", "RunResult"]
 
@@ -43,8 +46,10 @@ class Executor:
         output_dir: Path | str = "output",
         files: FileHasher | None = None,
         resources: Resources | None = None,
+        library: WorkflowLibrary | None = None,
     ) -> None:
         self.registry = registry
+        self.library = library
         # Services nodes share across runs (a model manager...), created on first use.
         self.resources = resources if resources is not None else Resources(registry.resource_factories)
         self.cache = cache if cache is not None else ResultCache(default_budget())
@@ -69,8 +74,10 @@ class Executor:
         *,
         params_as_text: bool = False,
     ) -> CompiledWorkflow:
-        """Load and validate; raises WorkflowValidationError listing every issue."""
-        return validate_workflow(load_workflow(workflow), self.registry, params, params_as_text=params_as_text)
+        """Load, expand workflow nodes and validate; raises WorkflowValidationError listing every issue."""
+        return compile_workflow(
+            load_workflow(workflow), self.registry, params, params_as_text=params_as_text, library=self.library
+        )
 
     def run(
         self,

@@ -27,6 +27,7 @@ from graph_engine.events import (
     NodeFinished,
     NodeProgress,
     NodeSkipped,
+    NodeEvent,
     NodeStarted,
     RunFailed,
     RunFinished,
@@ -143,12 +144,17 @@ class RunExecution:
         self.interrupted_at: str | None = None
         self.run_reasons: dict[str, Reason] = {}
         self.output_sources = {link.node for link in plan.outputs.values()}
+        self.groups = compiled.groups
 
     # ---- events ---------------------------------------------------------------------
 
     def emit(self, event_type: type[Any], **fields: Any) -> None:
         if not self.listeners:
             return
+        if self.groups and issubclass(event_type, NodeEvent):
+            parent = fields["node_id"].rpartition("/")[0]
+            if parent in self.groups:
+                fields.update(parent=parent, parent_type=self.groups[parent])
         event = event_type(run_id=self.run_id, seq=self.seq, time=time.time(), **fields)
         self.seq += 1
         for listener in self.listeners:

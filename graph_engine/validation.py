@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
@@ -40,6 +40,8 @@ class CompiledWorkflow:
     output_nodes: tuple[str, ...]
     graph: nx.DiGraph  # producer -> consumer edges
     order: tuple[str, ...]  # every node, producers first; ties broken by node id
+    # Expanded workflow nodes (see subworkflows.py): id -> type; their inner nodes' ids are "id/inner".
+    groups: Mapping[str, str] = field(default_factory=dict)
 
 
 def _closest(name: str, candidates: Iterable[str]) -> str | None:
