@@ -25,6 +25,7 @@ from graph_engine.results import NodeFailure, RunResult
 from graph_engine.run import EventCallback, RunExecution, Signatures
 from graph_engine.subworkflows import compile_workflow
 from graph_engine.validation import CompiledWorkflow
+from graph_engine.workflow_functions import WorkflowFunctions
 
 __all__ = ["EventCallback", "Executor", "NodeFailure", "RunResult"]
 
@@ -125,6 +126,11 @@ class Executor:
         finally:
             with self._lock:
                 self._active.discard(interrupt)
+
+    @property
+    def workflows(self) -> WorkflowFunctions:
+        """The library's workflows as functions: `executor.workflows.txt2img(prompt=..., seed=7)`."""
+        return WorkflowFunctions(self)
 
     def interrupt(self) -> None:
         """Interrupt every run in progress on this executor."""

@@ -101,16 +101,17 @@ class WorkflowLibrary:
         *,
         packs: Iterable[WorkflowPack] = (),
         environ: Mapping[str, str] = os.environ,
-        group: str = WORKFLOW_PACK_GROUP,
+        group: str | None = WORKFLOW_PACK_GROUP,
     ) -> WorkflowLibrary:
         """The user's `folders`, then those in $GRAPH_ENGINE_WORKFLOWS (os.pathsep-separated),
-        then `packs`, then every pack installed under the entry point `group`."""
+        then `packs`, then every pack installed under the entry point `group` (None: none)."""
         user = [Path(folder) for folder in folders]
         user += [Path(item) for item in environ.get(WORKFLOWS_ENV, "").split(os.pathsep) if item]
         library = cls(WorkflowFolder(folder, "user") for folder in user)
         for pack in packs:
             library.add_pack(pack)
-        library.load_entry_points(group)
+        if group is not None:
+            library.load_entry_points(group)
         return library
 
     def load_entry_points(self, group: str = WORKFLOW_PACK_GROUP) -> None:

@@ -23,11 +23,11 @@ from graph_engine.context import Context, Interrupted, RunScope
 from graph_engine.events import (
     Event,
     NodeCached,
+    NodeEvent,
     NodeFailed,
     NodeFinished,
     NodeProgress,
     NodeSkipped,
-    NodeEvent,
     NodeStarted,
     RunFailed,
     RunFinished,
@@ -145,6 +145,7 @@ class RunExecution:
         self.run_reasons: dict[str, Reason] = {}
         self.output_sources = {link.node for link in plan.outputs.values()}
         self.groups = compiled.groups
+        self.produced: dict[str, str] = {}  # cache key -> the node that computed it in this run
 
     # ---- events ---------------------------------------------------------------------
 
@@ -303,6 +304,17 @@ class RunExecution:
             self.explain(node_id, NodeStatus.CACHED, Reason.CACHED, "served from the cache")
             self.emit(NodeCached, node_id=node_id, node_type=spec_name)
             return True
+        twin = self.produced.get(self.keys[node_id] or "")
+        entry = self.cache.lookup(self.keys[node_id] or "") if twin is not None else None
+        if entry is not None:
+            # An identical node (same key: same type and inputs) ran earlier in this run, e.g.
+            # the same sub-workflow used twice: share its result instead of computing it again.
+            self.values[node_id] = entry.outputs
+            self.versions[node_id] = entry.versions
+            self.explain(node_id, NodeStatus.CACHED, Reason.CACHED, f"same inputs as {twin}, which ran earlier in this run")
+            self.emit(NodeCached, node_id=node_id, node_type=spec_name)
+            self.release_inputs(node)
+            return True
         return self.run_node(node_id)
 
     def blocking_cause(self, node: CompiledNode) -> str | None:
@@ -363,6 +375,7 @@ class RunExecution:
         key = self.keys[node_id]
         if spec.cacheable and key is not None:
             self.cache.store(CacheEntry(key, spec.name, outputs, nbytes(outputs), versions))
+            self.produced[key] = node_id
         self.explain(node_id, NodeStatus.RAN, reason, message, duration)
         if self.listeners:
             self.emit(

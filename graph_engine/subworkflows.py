@@ -32,7 +32,7 @@ from typing import Any
 
 from graph_engine.document import Constant, Link, NodeEntry, ParamSpec, Workflow, load_workflow
 from graph_engine.issues import IssueCode, ValidationIssue, WorkflowValidationError
-from graph_engine.library import LibraryProblem, WorkflowLibrary
+from graph_engine.library import LibraryEntry, LibraryProblem, WorkflowLibrary
 from graph_engine.registry import Registry
 from graph_engine.spec import MISSING, InputSpec, NodeSpec, OutputSpec, Range
 from graph_engine.validation import CompiledWorkflow, validate_workflow
@@ -531,19 +531,25 @@ def compile_workflow(
 # ---- the library as node types -------------------------------------------------------------
 
 
-def library_specs(
-    registry: Registry, library: WorkflowLibrary
-) -> tuple[list[WorkflowNodeSpec], list[LibraryProblem]]:
-    """A node spec for every library workflow usable as a node, and why the others are not."""
+@dataclass(frozen=True)
+class LibraryWorkflow:
+    """A library workflow with its node spec, or why it cannot be used as a node."""
+
+    entry: LibraryEntry
+    spec: WorkflowNodeSpec | None
+    problem: str | None = None
+
+
+def library_workflows(registry: Registry, library: WorkflowLibrary) -> list[LibraryWorkflow]:
+    """Every library workflow (sorted by name) with its node spec or its problem."""
     resolver = DefinitionResolver(registry, library)
-    specs: list[WorkflowNodeSpec] = []
-    problems: list[LibraryProblem] = []
+    found = []
     for entry in library.entries():
         try:
-            specs.append(resolver.resolve(entry.name, entry.path.parent).spec)
+            found.append(LibraryWorkflow(entry, resolver.resolve(entry.name, entry.path.parent).spec))
         except DefinitionError as error:
-            problems.append(LibraryProblem(entry.source, f"workflow {entry.name!r}: {error.message}"))
-    return specs, problems
+            found.append(LibraryWorkflow(entry, None, error.message))
+    return found
 
 
 def catalogue(registry: Registry, library: WorkflowLibrary | None) -> dict[str, Any]:
@@ -551,8 +557,14 @@ def catalogue(registry: Registry, library: WorkflowLibrary | None) -> dict[str, 
     data = registry.catalogue()
     if library is None:
         return data
-    specs, problems = library_specs(registry, library)
-    data["nodes"] = sorted([*data["nodes"], *(spec.to_json() for spec in specs)], key=lambda item: item["type"])
+    found = library_workflows(registry, library)
+    specs = [item.spec.to_json() for item in found if item.spec is not None]
+    problems = [
+        LibraryProblem(item.entry.source, f"workflow {item.entry.name!r}: {item.problem}")
+        for item in found
+        if item.problem is not None
+    ]
+    data["nodes"] = sorted([*data["nodes"], *specs], key=lambda node: node["type"])
     data["problems"] = [*data["problems"], *(problem.to_json() for problem in [*library.problems, *problems])]
     return data
 
