@@ -141,6 +141,12 @@ class Workflow(BaseModel):
     def source_path(self) -> Path | None:
         return self._source_path
 
+    def __eq__(self, other: object) -> bool:
+        # Where a document was loaded from is not part of what it says.
+        if not isinstance(other, Workflow):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
     def param_targets(self, name: str) -> list[str]:
         """The "node.input" paths a param sets, whatever form it was written in."""
         param = self.params[name]
