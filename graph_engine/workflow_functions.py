@@ -55,10 +55,14 @@ def _signature(spec: WorkflowNodeSpec) -> inspect.Signature:
 
 def _docstring(entry: LibraryEntry, spec: WorkflowNodeSpec) -> str:
     lines = [spec.description or f"The workflow {entry.name!r}.", "", f"From {entry.source} ({entry.path}).", ""]
-    lines += ["Params:"] + [
-        f"    {item.name} ({item.type.name}{'' if item.required else ', optional'}): {item.description}"
-        for item in spec.inputs
-    ]
+    lines.append("Params:")
+    for item in spec.inputs:
+        kind = item.type.name
+        if item.default is not MISSING:
+            kind += f", default {item.default!r}"
+        elif item.optional:
+            kind += ", optional"
+        lines.append(f"    {item.name} ({kind})" + (f": {item.description}" if item.description else ""))
     lines += ["", "Returns:"] + [f"    {item.name} ({item.type.name})" for item in spec.outputs]
     return "\n".join(lines)
 
