@@ -48,9 +48,12 @@ class Executor:
         files: FileHasher | None = None,
         resources: Resources | None = None,
         library: WorkflowLibrary | None = None,
+        workflow_paths: bool = True,
     ) -> None:
         self.registry = registry
         self.library = library
+        # Whether workflow nodes may reference files by path (a server turns this off).
+        self.workflow_paths = workflow_paths
         # Services nodes share across runs (a model manager...), created on first use.
         self.resources = resources if resources is not None else Resources(registry.resource_factories)
         self.cache = cache if cache is not None else ResultCache(default_budget())
@@ -77,7 +80,12 @@ class Executor:
     ) -> CompiledWorkflow:
         """Load, expand workflow nodes and validate; raises WorkflowValidationError listing every issue."""
         return compile_workflow(
-            load_workflow(workflow), self.registry, params, params_as_text=params_as_text, library=self.library
+            load_workflow(workflow),
+            self.registry,
+            params,
+            params_as_text=params_as_text,
+            library=self.library,
+            allow_paths=self.workflow_paths,
         )
 
     def run(

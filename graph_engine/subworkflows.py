@@ -314,14 +314,21 @@ def expand(workflow: Workflow, used: Mapping[str, Definition], *, keep_param_def
 class DefinitionResolver:
     """Resolves `workflow:` references for one compilation (each definition once)."""
 
-    def __init__(self, registry: Registry, library: WorkflowLibrary | None) -> None:
+    def __init__(self, registry: Registry, library: WorkflowLibrary | None, *, allow_paths: bool = True) -> None:
         self.registry = registry
         self.library = library
+        # A server refuses path references: a client must not make it read arbitrary files.
+        self.allow_paths = allow_paths
         self._resolved: dict[Path, Definition] = {}
 
     def locate(self, reference: str, base_dir: Path) -> tuple[Path, str]:
         """The file of a reference and the source to show for it."""
         if is_path_reference(reference):
+            if not self.allow_paths:
+                raise DefinitionError(
+                    IssueCode.UNKNOWN_WORKFLOW,
+                    f"{reference!r} is a file path; here workflow nodes may only name library workflows",
+                )
             path = Path(reference)
             path = (path if path.is_absolute() else base_dir / path).resolve()
             if not path.is_file():
@@ -451,10 +458,10 @@ def _inside(issue: ValidationIssue, groups: Mapping[str, str]) -> ValidationIssu
 
 
 def resolve_workflow_nodes(
-    workflow: Workflow, registry: Registry, library: WorkflowLibrary | None
+    workflow: Workflow, registry: Registry, library: WorkflowLibrary | None, *, allow_paths: bool = True
 ) -> tuple[dict[str, Definition], list[ValidationIssue]]:
     """The definitions of the document's workflow nodes, and the issues of those that fail."""
-    resolver = DefinitionResolver(registry, library)
+    resolver = DefinitionResolver(registry, library, allow_paths=allow_paths)
     base_dir = workflow.source_path.parent if workflow.source_path is not None else Path.cwd()
     used: dict[str, Definition] = {}
     issues: list[ValidationIssue] = []
@@ -487,12 +494,14 @@ def compile_workflow(
     *,
     params_as_text: bool = False,
     library: WorkflowLibrary | None = None,
+    allow_paths: bool = True,
 ) -> CompiledWorkflow:
     """Validate `workflow` like `validate_workflow`, expanding workflow nodes first (see the
-    module docstring); raises WorkflowValidationError listing every issue."""
+    module docstring); raises WorkflowValidationError listing every issue. Without
+    `allow_paths`, only library names may be referenced (`workflow:NAME`)."""
     if not any(is_workflow_type(entry.type) or entry.pin is not None for entry in workflow.nodes.values()):
         return validate_workflow(workflow, registry, params, params_as_text=params_as_text)
-    used, issues = resolve_workflow_nodes(workflow, registry, library)
+    used, issues = resolve_workflow_nodes(workflow, registry, library, allow_paths=allow_paths)
     overlay = registry.with_nodes({workflow.nodes[node_id].type: d.spec for node_id, d in used.items()})
     try:
         outer = validate_workflow(workflow, overlay, params, params_as_text=params_as_text)
