@@ -295,7 +295,8 @@ def expand(workflow: Workflow, used: Mapping[str, Definition], *, keep_param_def
         default: Constant = workflow.param_default(name) if keep_param_defaults else None
         description = param.description if isinstance(param, ParamSpec) else ""
         params[name] = ParamSpec(targets=paths, default=default, description=description)
-    flat = Workflow(
+    # Built from parts that are valid already (ids joined with "/"), so not validated again.
+    flat = Workflow.model_construct(
         schema_version=workflow.schema_version,
         name=workflow.name,
         description=workflow.description,

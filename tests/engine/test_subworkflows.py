@@ -397,3 +397,24 @@ def test_builder_adds_pinned_workflow_nodes(registry: Registry, library: Workflo
         builder.add("workflow:add_scal")
     reloaded = WorkflowBuilder.load(document, registry, library=library)
     assert reloaded.node("add_scale").spec.name == "workflow:add_scale"
+
+
+def test_an_interrupt_inside_stops_the_run_there(library_dir: Path, executor: Executor) -> None:
+    write(
+        library_dir,
+        "slow",
+        workflow({"s": ("Sleep", {"x": 1, "seconds": 30.0, "steps": 3000})}, {"v": link("s", "value")},
+                 params={"x": "s.x"}),
+    )  # fmt: skip
+    outer = workflow(
+        {"w": ("workflow:slow", {}), "after": ("Add", {"x": link("w", "v")})}, {"v": link("after", "sum")}
+    )
+
+    def interrupt_when_inside(event: Event) -> None:
+        if event.type == "node_progress" and event.parent == "w":
+            executor.interrupt()
+
+    result = executor.run(outer, on_event=interrupt_when_inside)
+    assert result.status == "interrupted"
+    assert result.explanations["w/s"].status.value == "interrupted"
+    assert result.explanations["after"].status.value == "not_run"
