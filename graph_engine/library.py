@@ -105,8 +105,8 @@ class WorkflowLibrary:
     ) -> WorkflowLibrary:
         """The user's `folders`, then those in $GRAPH_ENGINE_WORKFLOWS (os.pathsep-separated),
         then `packs`, then every pack installed under the entry point `group` (None: none)."""
-        user = [Path(folder) for folder in folders]
-        user += [Path(item) for item in environ.get(WORKFLOWS_ENV, "").split(os.pathsep) if item]
+        user = [Path(folder).expanduser() for folder in folders]
+        user += [Path(item).expanduser() for item in environ.get(WORKFLOWS_ENV, "").split(os.pathsep) if item]
         library = cls(WorkflowFolder(folder, "user") for folder in user)
         for pack in packs:
             library.add_pack(pack)

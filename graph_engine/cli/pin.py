@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     for change in changes:
         print(f"pinned {change}")
     if not changes:
-        print("every workflow node is pinned to its current definition already")
+        print("nothing to pin: every workflow node is pinned to its current definition (or there are none)")
     target = args.output or args.workflow
     if changes or args.output:
         pinned.save(target)
