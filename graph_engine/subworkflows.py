@@ -223,9 +223,13 @@ def definition_spec(
 # ---- expansion ---------------------------------------------------------------------------
 
 
+def _link(node_id: str, output: str) -> Link:
+    return Link.model_validate({"from": node_id, "output": output})
+
+
 def _prefixed(entry: NodeEntry, prefix: str) -> NodeEntry:
     inputs = {
-        name: Link(node=f"{prefix}/{value.node}", output=value.output) if isinstance(value, Link) else value
+        name: _link(f"{prefix}/{value.node}", value.output) if isinstance(value, Link) else value
         for name, value in entry.inputs.items()
     }
     return entry.model_copy(update={"inputs": inputs})
@@ -246,7 +250,7 @@ def expand(workflow: Workflow, used: Mapping[str, Definition], *, keep_param_def
     redirected to the inner producers; params that set its inputs set the inner ones.
     """
     exits = {
-        node_id: {name: Link(node=f"{node_id}/{link.node}", output=link.output) for name, link in d.flat.outputs.items()}
+        node_id: {name: _link(f"{node_id}/{link.node}", link.output) for name, link in d.flat.outputs.items()}
         for node_id, d in used.items()
     }
 
@@ -290,10 +294,10 @@ def expand(workflow: Workflow, used: Mapping[str, Definition], *, keep_param_def
         return [f"{node_id}/{target}" for target in definition.flat.param_targets(input_name)]
 
     params: dict[str, Any] = {}
-    for name, param in workflow.params.items():
+    for name, written in workflow.params.items():
         paths = [flat_path for path in workflow.param_targets(name) for flat_path in targets(path)]
         default: Constant = workflow.param_default(name) if keep_param_defaults else None
-        description = param.description if isinstance(param, ParamSpec) else ""
+        description = written.description if isinstance(written, ParamSpec) else ""
         params[name] = ParamSpec(targets=paths, default=default, description=description)
     # Built from parts that are valid already (ids joined with "/"), so not validated again.
     flat = Workflow.model_construct(
@@ -347,7 +351,8 @@ class DefinitionResolver:
             hint = f"; did you mean {suggestion!r}?" if suggestion else ""
             known = ", ".join(self.library.names()) or "none"
             raise DefinitionError(
-                IssueCode.UNKNOWN_WORKFLOW, f"there is no workflow {reference!r} in the library{hint} (library: {known})"
+                IssueCode.UNKNOWN_WORKFLOW,
+                f"there is no workflow {reference!r} in the library{hint} (library: {known})",
             )
         return entry.path, entry.source
 
@@ -407,7 +412,8 @@ class DefinitionResolver:
                         raise DefinitionError(IssueCode.UNKNOWN_NODE_TYPE, f"unknown node type {entry.type!r}{hint}")
                     specs[node_id] = spec
             except DefinitionError as error:
-                raise DefinitionError(error.code, f"in workflow {reference!r}, node {node_id!r}: {error.message}") from None
+                message = f"in workflow {reference!r}, node {node_id!r}: {error.message}"
+                raise DefinitionError(error.code, message) from None
         hash_ = definition_hash(workflow, {node_id: d.hash for node_id, d in used.items()})
         try:
             spec = definition_spec(reference, source, workflow, specs, hash_)
@@ -417,7 +423,8 @@ class DefinitionResolver:
         if expansion.collisions:
             raise DefinitionError(
                 IssueCode.BAD_WORKFLOW_DEFINITION,
-                f"in workflow {reference!r}, node ids {', '.join(expansion.collisions)} clash with expanded inner nodes",
+                f"in workflow {reference!r}, node ids {', '.join(expansion.collisions)} clash with expanded "
+                "inner nodes",
             )
         definition = Definition(spec, expansion.workflow, expansion.groups, hash_)
         self._resolved[path] = definition

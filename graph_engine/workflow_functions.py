@@ -104,7 +104,9 @@ class WorkflowFunctions:
     def __init__(self, executor: Executor, library: WorkflowLibrary | None = None) -> None:
         library = library if library is not None else executor.library
         if library is None:
-            raise ValueError("the executor has no workflow library: Executor(registry, library=WorkflowLibrary.discover())")
+            raise ValueError(
+                "the executor has no workflow library: Executor(registry, library=WorkflowLibrary.discover())"
+            )
         self.executor = executor
         self.library = library
 

@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     found = library_workflows(registry, library)
     for item in found:
         if item.problem is not None:
-            print(f"warning: library workflow {item.entry.name!r} is not usable as a node: {item.problem}", file=sys.stderr)
+            message = f"warning: library workflow {item.entry.name!r} is not usable as a node: {item.problem}"
+            print(message, file=sys.stderr)
     workflow_specs = [item.spec for item in found if item.spec is not None]
     by_category: dict[str, list[NodeSpec]] = {}
     for spec in [*registry.nodes.values(), *workflow_specs]:

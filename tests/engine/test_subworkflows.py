@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from engine.conftest import link, workflow
-from engine.toy_nodes import PACK
 from graph_engine import (
     Executor,
     Registry,
