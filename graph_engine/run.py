@@ -311,7 +311,8 @@ class RunExecution:
             # the same sub-workflow used twice: share its result instead of computing it again.
             self.values[node_id] = entry.outputs
             self.versions[node_id] = entry.versions
-            self.explain(node_id, NodeStatus.CACHED, Reason.CACHED, f"same inputs as {twin}, which ran earlier in this run")
+            message = f"same inputs as {twin}, which ran earlier in this run"
+            self.explain(node_id, NodeStatus.CACHED, Reason.CACHED, message)
             self.emit(NodeCached, node_id=node_id, node_type=spec_name)
             self.release_inputs(node)
             return True
