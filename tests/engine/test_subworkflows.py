@@ -232,6 +232,7 @@ def test_a_changed_definition_is_detected_through_its_pin(
     pinned, changes = update_pins(load_workflow(user), registry, executor.library)
     assert len(changes) == 1 and "unpinned ->" in changes[0]
     pin = pinned.nodes["w"].pin
+    assert load_workflow(pinned.to_json()).to_json() == pinned.to_json() and f'"pin": "{pin}"' in pinned.to_json()
     assert executor.run(pinned).outputs == {"v": 9.0}
     # Cosmetic edits (name, description, layout) keep the hash.
     write(library_dir, "add_scale", {**ADD_SCALE, "description": "reworded", "editor": {"positions": {}}})
@@ -358,6 +359,7 @@ def test_library_folders_packs_and_changes_on_disk(tmp_path: Path, library_dir: 
     ]  # fmt: skip
     assert library.get("add_scale").description == "my own"
     assert library.suggest("add_scal") == "add_scale" and "extra" not in library
+    assert library.find("../library/add_scale") is None and library.find("mypack./etc") is None
     write(mine, "add_scale", {**ADD_SCALE, "description": "edited, and longer"})
     assert library.get("add_scale").description == "edited, and longer"
 
