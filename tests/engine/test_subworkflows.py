@@ -343,6 +343,10 @@ def test_an_output_node_inside_runs(library_dir: Path, executor: Executor, tmp_p
     )
     result = executor.run(workflow({"n": ("workflow:note", {"text": "from outside"})}, {}))
     assert [Path(path).read_text() for path in result.files] == ["from outside"]
+    # Asking for the workflow node runs the output nodes inside it (and nothing else).
+    both = workflow({"n": ("workflow:note", {"text": "one"}), "m": ("SaveText", {"text": "two"})}, {})
+    only = executor.run(both, outputs=["n"])
+    assert [Path(path).read_text() for path in only.files] == ["one"] and list(only.explanations) == ["n/save"]
 
 
 # ---- library, builder ---------------------------------------------------------------------------
