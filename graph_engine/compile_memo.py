@@ -5,9 +5,10 @@ One per executor (no globals), three bounded tables:
   and plans. An equal document re-submitted (same JSON text, an equal parsed value, an
   equal Workflow) skips parsing, validation and planning. The digest is of the content,
   taken on every run, so a document edited in place is compiled again.
-- nodes and structures (validation.ValidationMemo): a changed document is parsed and
-  validated again, but each unchanged node reuses its CompiledNode (and its encoded cache
-  key base), and an unchanged graph its topological order.
+- entries: a node's JSON (id, type, inputs) -> its parsed NodeEntry, so a changed document
+  given as JSON text or a parsed value is parsed only where it changed;
+- nodes and structures (validation.ValidationMemo): each unchanged node reuses its
+  CompiledNode (and its encoded cache key base), an unchanged graph its topological order.
 
 Only successful compilations are stored, so a changed document always reports every issue.
 The registry only grows (a node spec is never replaced), so stored compilations stay valid
@@ -19,14 +20,17 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import pickle
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from graph_engine.document import Workflow, load_workflow
+from graph_engine.document import NodeEntry, Workflow, load_workflow, parse_workflow
+from graph_engine.issues import WorkflowValidationError
 from graph_engine.memo import BoundedMemo
+from graph_engine.migrations import SCHEMA_VERSION
 from graph_engine.planning import Plan, plan_run
 from graph_engine.registry import Registry
 from graph_engine.validation import CompiledWorkflow, ValidationMemo, validate_workflow
@@ -78,6 +82,7 @@ class CompileMemo:
 
     def __init__(self, *, documents: int = 32, nodes: int = 50_000, structures: int = 32) -> None:
         self._documents: BoundedMemo[bytes, _Compiled] = BoundedMemo(documents)
+        self._entries: BoundedMemo[bytes, NodeEntry] = BoundedMemo(nodes)
         self.validation = ValidationMemo.bounded(nodes, structures)
         self._registry: Registry | None = None
         self._lock = threading.Lock()
@@ -112,6 +117,7 @@ class CompileMemo:
 
     def clear(self) -> None:
         self._documents.clear()
+        self._entries.clear()
         self.validation.nodes.clear()
         self.validation.structures.clear()
 
@@ -129,11 +135,48 @@ class CompileMemo:
                 # Equal content in another object: hand the caller's own document back, as without the memo.
                 return dataclasses.replace(entry, compiled=dataclasses.replace(entry.compiled, workflow=source))
             return entry
-        workflow = load_workflow(source)
+        workflow, contents = self._load(source)
         compiled = validate_workflow(
-            workflow, registry, params, params_as_text=params_as_text, memo=self.validation
+            workflow, registry, params, params_as_text=params_as_text, memo=self.validation, contents=contents
         )
         entry = _Compiled(compiled, source_is_workflow=compiled.workflow is source)
         if digest is not None:
             self._documents.put(digest, entry)
         return entry
+
+    def _load(self, source: WorkflowSource) -> tuple[Workflow, dict[str, bytes] | None]:
+        """The parsed document and, when it came as JSON, each node's JSON content by id."""
+        data: Any = source
+        if isinstance(source, str) and source.lstrip().startswith("{"):
+            try:
+                data = json.loads(source)
+            except json.JSONDecodeError:
+                return load_workflow(source), None  # reports where the text is broken
+        if (
+            not isinstance(data, Mapping)
+            or not isinstance(nodes := data.get("nodes"), dict)
+            or type(data.get("schema_version")) is not int
+            or data["schema_version"] != SCHEMA_VERSION  # older documents are migrated as a whole
+        ):
+            return load_workflow(data), None
+        contents: dict[str, bytes] = {}
+        known: dict[str, NodeEntry] = {}
+        fresh: dict[Any, Any] = {}
+        try:
+            for node_id, raw in nodes.items():
+                content = contents[node_id] = pickle.dumps((node_id, raw), protocol=5)
+                entry = self._entries.get(content)
+                if entry is None:
+                    fresh[node_id] = raw
+                else:
+                    known[node_id] = entry
+        except Exception:  # something pickle cannot encode: not plain JSON, let the parser say so
+            return load_workflow(data), None
+        try:
+            parsed = parse_workflow({**data, "nodes": fresh})
+        except WorkflowValidationError:
+            return load_workflow(data), None  # every issue, in document order, from the whole document
+        for node_id, entry in parsed.nodes.items():
+            self._entries.put(contents[node_id], entry)
+        merged = {node_id: known[node_id] if node_id in known else parsed.nodes[node_id] for node_id in nodes}
+        return parsed.model_copy(update={"nodes": merged}), contents

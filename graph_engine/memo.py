@@ -23,11 +23,14 @@ class BoundedMemo(Generic[Key, Value]):
         self._lock = threading.Lock()
 
     def get(self, key: Key) -> Value | None:
-        with self._lock:
-            value = self._entries.get(key)
-            if value is not None:
+        # Lock-free: each OrderedDict call is atomic under the GIL; only writers serialise.
+        value = self._entries.get(key)
+        if value is not None:
+            try:
                 self._entries.move_to_end(key)
-            return value
+            except KeyError:  # evicted by another thread in between
+                pass
+        return value
 
     def put(self, key: Key, value: Value) -> None:
         with self._lock:

@@ -440,6 +440,7 @@ def validate_workflow(
     *,
     params_as_text: bool = False,
     memo: ValidationMemo | None = None,
+    contents: Mapping[str, Hashable] | None = None,
 ) -> CompiledWorkflow:
     """Check `workflow` with parameter values `params` (names or "node.input" paths).
 
@@ -447,6 +448,8 @@ def validate_workflow(
     type ("7" -> 7 for an INT). Raises WorkflowValidationError with every issue found.
     With a `memo`, nodes compiled before (and not set by a param) are reused instead of
     re-checked, and so is the order of an unchanged structure; only successes are stored.
+    `contents` gives a type-exact form of each node's entry (its JSON) when the caller has
+    one; otherwise it is derived from the entry.
     """
     checker = _Checker(workflow, registry)
     checker.resolve_types()
@@ -460,7 +463,7 @@ def validate_workflow(
         if memo is None or node_id in assigned_nodes:
             nodes[node_id] = checker.compile_node(node_id, spec, entry.inputs, assigned)
             continue
-        content = _entry_content(node_id, entry)
+        content = contents[node_id] if contents is not None else _entry_content(node_id, entry)
         compiled = memo.reuse(content, spec, workflow)
         if compiled is None:
             issues_before = len(checker.issues)
