@@ -388,7 +388,7 @@ def _apply_assignments(workflow: Workflow, assigned: Mapping[tuple[str, str], An
 
 def _entry_content(node_id: str, entry: NodeEntry) -> Hashable:
     """A hashable, type-exact form of a node entry (1, 1.0 and True stay distinct)."""
-    inputs = []
+    inputs: list[tuple[Any, ...]] = []
     for name, value in entry.inputs.items():
         if isinstance(value, Link):
             inputs.append((name, "link", value.node, value.output))

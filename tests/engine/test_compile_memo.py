@@ -10,11 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine.conftest import link, workflow
+from engine.test_properties import random_dags
 from graph_engine import Executor, Registry, ResultCache, WorkflowValidationError, load_workflow
 from graph_engine.compile_memo import CompileMemo
 from graph_engine.memo import BoundedMemo
+from graph_engine.validation import validate_workflow
 
 
 def deep_chain(length: int = 8, y: Any = 1) -> dict[str, Any]:
@@ -89,14 +93,10 @@ def test_unchanged_nodes_reuse_their_compilation_changed_ones_do_not(executor: E
 
 
 def test_a_producer_changing_type_rechecks_its_consumers(executor: Executor) -> None:
-    valid = workflow(
-        {"p": ("Const", {"value": 3}), "c": ("Add", {"x": link("p", "value")})}, {"o": link("c", "sum")}
-    )
+    valid = workflow({"p": ("Const", {"value": 3}), "c": ("Add", {"x": link("p", "value")})}, {"o": link("c", "sum")})
     executor.validate(valid)
     # MakeVec has no output "value"; the unchanged consumer's link must be checked again.
-    changed = workflow(
-        {"p": ("MakeVec", {"n": 3}), "c": ("Add", {"x": link("p", "value")})}, {"o": link("c", "sum")}
-    )
+    changed = workflow({"p": ("MakeVec", {"n": 3}), "c": ("Add", {"x": link("p", "value")})}, {"o": link("c", "sum")})
     with pytest.raises(WorkflowValidationError) as raised:
         executor.validate(changed)
     assert [(issue.code, issue.node_id) for issue in raised.value.issues] == [("unknown_output", "c")]
@@ -154,3 +154,65 @@ def test_bounded_memo_drops_the_least_recently_used_entry() -> None:
     assert (memo.get("a"), memo.get("b"), memo.get("c")) == (1, None, 3)
     with pytest.raises(ValueError):
         BoundedMemo(0)
+
+
+def test_a_changed_json_document_reuses_the_parsed_entries_of_unchanged_nodes(executor: Executor) -> None:
+    before = executor.validate(json.dumps(deep_chain(y=1)))
+    after = executor.validate(deep_chain(y=2))
+    assert after.workflow.nodes["a3"] is not before.workflow.nodes["a3"]
+    assert all(
+        after.workflow.nodes[node_id] is before.workflow.nodes[node_id] for node_id in after.nodes if node_id != "a3"
+    )
+    assert list(after.workflow.nodes) == list(deep_chain()["nodes"])  # the document's order
+
+
+def test_document_errors_in_a_changed_node_are_reported_as_without_the_memo(executor: Executor) -> None:
+    executor.validate(deep_chain())
+    broken = deep_chain()
+    broken["nodes"]["a5"]["colour"] = "red"  # not a field of a node
+    broken["nodes"]["bad id!"] = {"type": "Const", "inputs": {"value": 1}}
+    with pytest.raises(WorkflowValidationError) as with_memo:
+        executor.validate(broken)
+    with pytest.raises(WorkflowValidationError) as without:
+        load_workflow(broken)
+    assert with_memo.value.issues == without.value.issues
+    assert {issue.node_id for issue in with_memo.value.issues} >= {"a5"}
+
+
+CONSTANT_EDITS = st.sampled_from([0, 3, -7, 5000, True, 1.5, "text", None, [1]])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(documents=st.lists(random_dags(), min_size=1, max_size=3), data=st.data())
+def test_memoised_compilation_matches_compiling_from_scratch(
+    documents: list[dict[str, Any]], data: st.DataObject, registry: Registry
+) -> None:
+    """A run of random documents and random edits (valid or not) on one executor compiles
+    each exactly as a memo-free validation does, or fails with the same issues."""
+    executor = Executor(registry, device="cpu")
+    for document in documents:
+        for _ in range(data.draw(st.integers(1, 4))):
+            edited = copy.deepcopy(document)
+            node_id = data.draw(st.sampled_from(sorted(edited["nodes"])))
+            entry = edited["nodes"][node_id]
+            if data.draw(st.booleans()):
+                entry["type"] = data.draw(st.sampled_from(["Const", "Add", "Fail", "Clock", "MakeVec"]))
+            else:
+                entry["inputs"][data.draw(st.sampled_from(["value", "y", "x"]))] = data.draw(CONSTANT_EDITS)
+            source = json.dumps(edited) if data.draw(st.booleans()) else edited
+            try:
+                expected = validate_workflow(load_workflow(edited), registry)
+            except WorkflowValidationError as error:
+                with pytest.raises(WorkflowValidationError) as raised:
+                    executor.validate(source)
+                assert raised.value.issues == error.issues
+                continue
+            compiled = executor.validate(source)
+            assert compiled.order == expected.order
+            assert compiled.workflow.to_dict() == expected.workflow.to_dict()
+            assert compiled.outputs == expected.outputs and compiled.output_nodes == expected.output_nodes
+            assert {key: (node.spec, node.constants, node.links) for key, node in compiled.nodes.items()} == {
+                key: (node.spec, node.constants, node.links) for key, node in expected.nodes.items()
+            }
+            assert all(node.key_base == expected.nodes[key].key_base for key, node in compiled.nodes.items())
+            document = edited
