@@ -4,12 +4,16 @@
 
 Shapes: a chain (each node feeds the next), diamonds (a -> b, c -> d -> ...) and a wide
 graph (one source feeding n-1 nodes, every one a workflow output). Every re-run cost is
-printed as a ratio of the cold run measured in the same process.
+printed as a ratio of the cold run measured in the same process. Re-runs submit the document
+as a new value each time, as a client would: the executor's compilation memo serves an equal
+document whole and re-checks only the changed node of an edited one.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -128,7 +132,8 @@ def measure(shape: str, n: int, registry: Registry, events: bool) -> dict[str, A
     cold_s = best_of(repeats, cold)
     executor = Executor(registry, cache=ResultCache(), device="cpu", output_dir=Path("output"))
     executor.run(doc)
-    cached_s = best_of(repeats, lambda: timed(lambda: executor.run(doc, on_event=listener)))
+    copies = iter([copy.deepcopy(doc) for _ in range(repeats)])  # equal documents, not the same object
+    cached_s = best_of(repeats, lambda: timed(lambda: executor.run(next(copies), on_event=listener)))
 
     def rerun_after(node_id: str) -> tuple[float, int]:
         samples = []
@@ -168,7 +173,8 @@ def main() -> int:
     registry = Registry([PACK])
     calibration = best_of(3, lambda: timed(lambda: sum(range(2_000_000))))
     print(
-        f"machine speed: sum(range(2e6)) takes {calibration * 1e3:.1f} ms here (about 25-35 ms on an idle modern core)"
+        f"machine speed: sum(range(2e6)) takes {calibration * 1e3:.1f} ms here (about 25-35 ms on an idle modern core); "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
     header = (
         f"{'shape':<8}{'nodes':>7}{'validate+plan':>15}{'cold run':>11}{'per node':>10}"
