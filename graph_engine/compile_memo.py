@@ -80,7 +80,7 @@ def _digest(source: WorkflowSource, params: Mapping[str, Any] | None, params_as_
 class CompileMemo:
     """Compiles and plans workflows for one executor, remembering earlier results."""
 
-    def __init__(self, *, documents: int = 32, nodes: int = 50_000, structures: int = 32) -> None:
+    def __init__(self, *, documents: int = 16, nodes: int = 20_000, structures: int = 16) -> None:
         self._documents: BoundedMemo[bytes, _Compiled] = BoundedMemo(documents)
         self._entries: BoundedMemo[bytes, NodeEntry] = BoundedMemo(nodes)
         self.validation = ValidationMemo.bounded(nodes, structures)

@@ -447,7 +447,8 @@ def validate_workflow(
     With `params_as_text`, values are command-line strings parsed by each target input's
     type ("7" -> 7 for an INT). Raises WorkflowValidationError with every issue found.
     With a `memo`, nodes compiled before (and not set by a param) are reused instead of
-    re-checked, and so is the order of an unchanged structure; only successes are stored.
+    re-checked, and so is the order of an unchanged structure; only a valid workflow's nodes
+    are stored (a node compiled beside an error may lack a link that was reported elsewhere).
     `contents` gives a type-exact form of each node's entry (its JSON) when the caller has
     one; otherwise it is derived from the entry.
     """
@@ -456,6 +457,7 @@ def validate_workflow(
     assigned = checker.assignments(params or {}, params_as_text)
     assigned_nodes = {node_id for node_id, _ in assigned}
     nodes: dict[str, CompiledNode] = {}
+    new: list[tuple[Hashable, CompiledNode]] = []  # remembered once the whole workflow is valid
     for node_id, entry in workflow.nodes.items():
         spec = checker.specs[node_id]
         if spec is None:
@@ -466,10 +468,8 @@ def validate_workflow(
         content = contents[node_id] if contents is not None else _entry_content(node_id, entry)
         compiled = memo.reuse(content, spec, workflow)
         if compiled is None:
-            issues_before = len(checker.issues)
             compiled = checker.compile_node(node_id, spec, entry.inputs, assigned)
-            if len(checker.issues) == issues_before:
-                memo.remember(content, compiled, workflow)
+            new.append((content, compiled))
         nodes[node_id] = compiled
     output_nodes = checker.check_outputs()
     effective = _apply_assignments(workflow, assigned)
@@ -488,4 +488,7 @@ def validate_workflow(
         order = checker.order(graph)
     if checker.issues:
         raise WorkflowValidationError(checker.issues)
+    if memo is not None:
+        for content, compiled in new:
+            memo.remember(content, compiled, workflow)
     return CompiledWorkflow(effective, nodes, dict(workflow.outputs), output_nodes, graph, order)

@@ -102,6 +102,17 @@ def test_a_producer_changing_type_rechecks_its_consumers(executor: Executor) -> 
     assert [(issue.code, issue.node_id) for issue in raised.value.issues] == [("unknown_output", "c")]
 
 
+def test_nodes_compiled_beside_an_error_are_not_remembered(executor: Executor) -> None:
+    # With its producer's type unknown, the consumer compiles without that link (the error is
+    # reported on the producer); remembering it would drop the link once the producer is fixed.
+    broken = workflow({"p": ("Nope", {}), "c": ("Add", {"x": link("p", "value")})}, {"o": link("c", "sum")})
+    with pytest.raises(WorkflowValidationError):
+        executor.validate(broken)
+    fixed = workflow({"p": ("Const", {"value": 3}), "c": ("Add", {"x": link("p", "value")})}, {"o": link("c", "sum")})
+    assert executor.validate(fixed).nodes["c"].producers == ("p",)
+    assert executor.run(fixed).outputs == {"o": 3}
+
+
 def test_a_param_set_node_is_compiled_with_its_value(executor: Executor) -> None:
     document = {**deep_chain(), "params": {"step": "a3.y"}}
     assert executor.run(document, {"step": 4}).outputs["end"] == 11
@@ -196,7 +207,7 @@ def test_memoised_compilation_matches_compiling_from_scratch(
             node_id = data.draw(st.sampled_from(sorted(edited["nodes"])))
             entry = edited["nodes"][node_id]
             if data.draw(st.booleans()):
-                entry["type"] = data.draw(st.sampled_from(["Const", "Add", "Fail", "Clock", "MakeVec"]))
+                entry["type"] = data.draw(st.sampled_from(["Const", "Add", "Fail", "Clock", "MakeVec", "Unknown"]))
             else:
                 entry["inputs"][data.draw(st.sampled_from(["value", "y", "x"]))] = data.draw(CONSTANT_EDITS)
             source = json.dumps(edited) if data.draw(st.booleans()) else edited
