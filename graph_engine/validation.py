@@ -449,8 +449,8 @@ def validate_workflow(
     With a `memo`, nodes compiled before (and not set by a param) are reused instead of
     re-checked, and so is the order of an unchanged structure; only a valid workflow's nodes
     are stored (a node compiled beside an error may lack a link that was reported elsewhere).
-    `contents` gives a type-exact form of each node's entry (its JSON) when the caller has
-    one; otherwise it is derived from the entry.
+    `contents` gives a type-exact form of node entries (their JSON) where the caller has one;
+    for other nodes it is derived from the entry.
     """
     checker = _Checker(workflow, registry)
     checker.resolve_types()
@@ -465,7 +465,9 @@ def validate_workflow(
         if memo is None or node_id in assigned_nodes:
             nodes[node_id] = checker.compile_node(node_id, spec, entry.inputs, assigned)
             continue
-        content = contents[node_id] if contents is not None else _entry_content(node_id, entry)
+        content = contents.get(node_id) if contents is not None else None
+        if content is None:
+            content = _entry_content(node_id, entry)
         compiled = memo.reuse(content, spec, workflow)
         if compiled is None:
             compiled = checker.compile_node(node_id, spec, entry.inputs, assigned)
