@@ -2,7 +2,8 @@
 
 An Executor holds what lives across runs: the result cache, the file hasher, the resources
 node packs declare (a model manager...), the workflow library that `workflow:NAME` nodes
-come from, and the previous run's inputs for explanations.
+come from, the previous run's inputs for explanations, and its compilation memo
+(compile_memo.py: a re-run re-checks only what changed).
 """
 
 from __future__ import annotations
@@ -14,16 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from graph_engine.cache import ResultCache, default_budget
+from graph_engine.compile_memo import CompileMemo
 from graph_engine.context import resolve_device
-from graph_engine.document import Workflow, load_workflow
+from graph_engine.document import Workflow
 from graph_engine.fingerprint import FileHasher
 from graph_engine.library import WorkflowLibrary
-from graph_engine.planning import plan_run
 from graph_engine.registry import Registry
 from graph_engine.resources import Resources
 from graph_engine.results import NodeFailure, RunResult
 from graph_engine.run import EventCallback, RunExecution, Signatures
-from graph_engine.subworkflows import compile_workflow
 from graph_engine.validation import CompiledWorkflow
 from graph_engine.workflow_functions import WorkflowFunctions
 
@@ -47,10 +47,13 @@ class Executor:
         output_dir: Path | str = "output",
         files: FileHasher | None = None,
         resources: Resources | None = None,
+        compile_memo: CompileMemo | None = None,
         library: WorkflowLibrary | None = None,
         workflow_paths: bool = True,
     ) -> None:
         self.registry = registry
+        # Earlier compilations, reused for equal documents and unchanged nodes.
+        self.compile_memo = compile_memo if compile_memo is not None else CompileMemo()
         self.library = library
         # Whether workflow nodes may reference files by path (a server turns this off).
         self.workflow_paths = workflow_paths
@@ -79,8 +82,8 @@ class Executor:
         params_as_text: bool = False,
     ) -> CompiledWorkflow:
         """Load, expand workflow nodes and validate; raises WorkflowValidationError listing every issue."""
-        return compile_workflow(
-            load_workflow(workflow),
+        return self.compile_memo.compile(
+            workflow,
             self.registry,
             params,
             params_as_text=params_as_text,
@@ -108,8 +111,15 @@ class Executor:
         `executor.interrupt()`) stops the run. Invalid workflows raise
         WorkflowValidationError before anything runs; node failures do not raise.
         """
-        compiled = self.validate(workflow, params, params_as_text=params_as_text)
-        plan = plan_run(compiled, outputs)
+        compiled, plan = self.compile_memo.prepare(
+            workflow,
+            self.registry,
+            params,
+            params_as_text=params_as_text,
+            outputs=outputs,
+            library=self.library,
+            allow_paths=self.workflow_paths,
+        )
         listeners = [on_event] if callable(on_event) else list(on_event or ())
         interrupt = interrupt if interrupt is not None else threading.Event()
         with self._lock:

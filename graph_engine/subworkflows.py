@@ -35,7 +35,7 @@ from graph_engine.issues import IssueCode, ValidationIssue, WorkflowValidationEr
 from graph_engine.library import LibraryEntry, LibraryProblem, WorkflowLibrary
 from graph_engine.registry import Registry
 from graph_engine.spec import MISSING, InputSpec, NodeSpec, OutputSpec, Range
-from graph_engine.validation import CompiledWorkflow, validate_workflow
+from graph_engine.validation import CompiledWorkflow, ValidationMemo, validate_workflow
 
 WORKFLOW_TYPE_PREFIX = "workflow:"
 WORKFLOW_CATEGORY = "workflows"
@@ -43,6 +43,11 @@ WORKFLOW_CATEGORY = "workflows"
 
 def is_workflow_type(node_type: str) -> bool:
     return node_type.startswith(WORKFLOW_TYPE_PREFIX)
+
+
+def has_workflow_nodes(workflow: Workflow) -> bool:
+    """Whether compiling needs this module: workflow nodes, or pins to report as misplaced."""
+    return any(is_workflow_type(entry.type) or entry.pin is not None for entry in workflow.nodes.values())
 
 
 def is_path_reference(reference: str) -> bool:
@@ -503,12 +508,14 @@ def compile_workflow(
     params_as_text: bool = False,
     library: WorkflowLibrary | None = None,
     allow_paths: bool = True,
+    memo: ValidationMemo | None = None,
 ) -> CompiledWorkflow:
     """Validate `workflow` like `validate_workflow`, expanding workflow nodes first (see the
     module docstring); raises WorkflowValidationError listing every issue. Without
-    `allow_paths`, only library names may be referenced (`workflow:NAME`)."""
-    if not any(is_workflow_type(entry.type) or entry.pin is not None for entry in workflow.nodes.values()):
-        return validate_workflow(workflow, registry, params, params_as_text=params_as_text)
+    `allow_paths`, only library names may be referenced (`workflow:NAME`). `memo` serves the
+    validation of the expanded graph (the workflow nodes' own specs are made per compilation)."""
+    if not has_workflow_nodes(workflow):
+        return validate_workflow(workflow, registry, params, params_as_text=params_as_text, memo=memo)
     used, issues = resolve_workflow_nodes(workflow, registry, library, allow_paths=allow_paths)
     overlay = registry.with_nodes({workflow.nodes[node_id].type: d.spec for node_id, d in used.items()})
     try:
@@ -539,7 +546,7 @@ def compile_workflow(
             ]
         )
     try:
-        compiled = validate_workflow(expansion.workflow, registry)
+        compiled = validate_workflow(expansion.workflow, registry, memo=memo)
     except WorkflowValidationError as error:
         raise WorkflowValidationError([_inside(issue, expansion.groups) for issue in error.issues]) from None
     return dataclasses.replace(compiled, groups=expansion.groups)
