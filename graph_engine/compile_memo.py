@@ -11,9 +11,8 @@ One per executor (no globals), three bounded tables:
   CompiledNode (and its encoded cache key base), an unchanged graph its topological order.
 
 Only successful compilations are stored, so a changed document always reports every issue.
-Documents with workflow nodes (subworkflows.py) are compiled on every run and never stored
-whole, since a library definition may change between runs; their expanded nodes still go
-through the node and structure tables.
+A document with workflow nodes (subworkflows.py) is served again only while each of its
+workflow nodes still resolves to the same definition files, unchanged (a few stat calls).
 The registry only grows (a node spec is never replaced), so stored compilations stay valid
 as packs are added. Compiled workflows are shared by runs of equal documents: treat
 `result.workflow` and `ctx.workflow` as read-only.
@@ -32,12 +31,12 @@ from typing import Any
 
 from graph_engine.document import NodeEntry, Workflow, load_workflow, parse_workflow
 from graph_engine.issues import WorkflowValidationError
+from graph_engine.library import WorkflowLibrary
 from graph_engine.memo import BoundedMemo
 from graph_engine.migrations import SCHEMA_VERSION
 from graph_engine.planning import Plan, plan_run
-from graph_engine.library import WorkflowLibrary
 from graph_engine.registry import Registry
-from graph_engine.subworkflows import compile_workflow, has_workflow_nodes
+from graph_engine.subworkflows import compile_workflow, definitions_unchanged, has_workflow_nodes
 from graph_engine.validation import CompiledWorkflow, ValidationMemo, validate_workflow
 
 WorkflowSource = Workflow | Mapping[str, Any] | Path | str
@@ -50,6 +49,8 @@ PLANS_PER_DOCUMENT = 8
 class _Compiled:
     compiled: CompiledWorkflow
     source_is_workflow: bool  # compiled.workflow is the submitted Workflow object itself
+    # For documents with workflow nodes: the library and path setting they were resolved with.
+    resolved_with: tuple[int, bool] | None = None
     plans: dict[tuple[str, ...] | None, Plan] = dataclasses.field(default_factory=dict)
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
@@ -150,6 +151,10 @@ class CompileMemo:
                 self._registry = registry
         digest = _digest(source, params, params_as_text)
         entry = self._documents.get(digest) if digest is not None else None
+        if entry is not None and entry.resolved_with is not None:
+            same = entry.resolved_with == (id(library), allow_paths)
+            if not same or not definitions_unchanged(entry.compiled, library, allow_paths=allow_paths):
+                entry = None
         if entry is not None:
             if entry.source_is_workflow and isinstance(source, Workflow):
                 # Equal content in another object: hand the caller's own document back, as without the memo.
@@ -166,7 +171,10 @@ class CompileMemo:
                 allow_paths=allow_paths,
                 memo=self.validation,
             )
-            return _Compiled(compiled, source_is_workflow=False)
+            entry = _Compiled(compiled, source_is_workflow=False, resolved_with=(id(library), allow_paths))
+            if digest is not None:
+                self._documents.put(digest, entry)
+            return entry
         compiled = validate_workflow(
             workflow, registry, params, params_as_text=params_as_text, memo=self.validation, contents=contents
         )

@@ -7,13 +7,14 @@ install through the entry point group `graph_engine.workflow_packs` (the project
 `workflows/` is one). A workflow's name is its file stem, prefixed with "pack." for
 non-builtin packs; when two folders hold the same name, the earlier folder wins.
 
-Documents are re-read when their file changes (size or modification time), so a workflow
-saved while a server runs is used by the next run.
+Documents are parsed again when their file's content changes, so a workflow saved while a
+server runs is used by the next run.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import importlib.metadata
 import os
 import threading
@@ -26,6 +27,12 @@ from graph_engine.document import Workflow, load_workflow
 
 WORKFLOW_PACK_GROUP = "graph_engine.workflow_packs"
 WORKFLOWS_ENV = "GRAPH_ENGINE_WORKFLOWS"
+
+
+def file_version(path: Path) -> str:
+    """A digest of a file's content (workflow files are small: reading beats trusting mtimes,
+    which two quick edits of the same length can share); raises OSError."""
+    return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -91,7 +98,7 @@ class WorkflowLibrary:
     def __init__(self, folders: Iterable[WorkflowFolder] = ()) -> None:
         self.folders: list[WorkflowFolder] = list(folders)
         self.problems: list[LibraryProblem] = []
-        self._documents: dict[Path, tuple[tuple[int, int], Workflow]] = {}
+        self._documents: dict[Path, tuple[str, Workflow]] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -168,11 +175,9 @@ class WorkflowLibrary:
         return close[0] if close else None
 
     def load(self, path: Path) -> Workflow:
-        """The document at `path`, parsed once per file version; raises OSError or
-        WorkflowValidationError."""
+        """The document at `path`, parsed once per content; raises OSError or WorkflowValidationError."""
         resolved = path.resolve()
-        status = resolved.stat()
-        version = (status.st_mtime_ns, status.st_size)
+        version = file_version(resolved)
         with self._lock:
             cached = self._documents.get(resolved)
         if cached is not None and cached[0] == version:

@@ -32,7 +32,7 @@ from typing import Any
 
 from graph_engine.document import Constant, Link, NodeEntry, ParamSpec, Workflow, load_workflow
 from graph_engine.issues import IssueCode, ValidationIssue, WorkflowValidationError
-from graph_engine.library import LibraryEntry, LibraryProblem, WorkflowLibrary
+from graph_engine.library import LibraryEntry, LibraryProblem, WorkflowLibrary, file_version
 from graph_engine.registry import Registry
 from graph_engine.spec import MISSING, InputSpec, NodeSpec, OutputSpec, Range
 from graph_engine.validation import CompiledWorkflow, ValidationMemo, validate_workflow
@@ -90,6 +90,24 @@ class Definition:
     flat: Workflow  # its own workflow nodes expanded (ids namespaced, param targets rewritten)
     groups: Mapping[str, str]  # flat id of each workflow node inside it -> its type
     hash: str
+    files: tuple[tuple[Path, str], ...] = ()  # its file and those of the definitions it uses, with content digests
+
+
+def _current_version(path: Path) -> str | None:
+    try:
+        return file_version(path)
+    except OSError:
+        return None
+
+
+@dataclass(frozen=True)
+class DefinitionSource:
+    """What a compiled document's workflow node resolved to, to tell later whether it still would."""
+
+    reference: str
+    base_dir: Path
+    path: Path
+    files: tuple[tuple[Path, str], ...]
 
 
 # ---- content hash ------------------------------------------------------------------------
@@ -228,8 +246,16 @@ def definition_spec(
 # ---- expansion ---------------------------------------------------------------------------
 
 
+# Expansion builds entries and links from parts that are valid already (ids joined with
+# "/"): constructing them without validation keeps it a fraction of the validation's cost.
+
+
 def _link(node_id: str, output: str) -> Link:
-    return Link.model_validate({"from": node_id, "output": output})
+    return Link.model_construct(node=node_id, output=output)
+
+
+def _with_inputs(entry: NodeEntry, inputs: dict[str, Any]) -> NodeEntry:
+    return NodeEntry.model_construct(type=entry.type, inputs=inputs, pin=entry.pin)
 
 
 def _prefixed(entry: NodeEntry, prefix: str) -> NodeEntry:
@@ -237,7 +263,7 @@ def _prefixed(entry: NodeEntry, prefix: str) -> NodeEntry:
         name: _link(f"{prefix}/{value.node}", value.output) if isinstance(value, Link) else value
         for name, value in entry.inputs.items()
     }
-    return entry.model_copy(update={"inputs": inputs})
+    return _with_inputs(entry, inputs)
 
 
 @dataclass
@@ -271,7 +297,7 @@ def expand(workflow: Workflow, used: Mapping[str, Definition], *, keep_param_def
         definition = used.get(node_id)
         if definition is None:
             inputs = {name: relink(value) for name, value in entry.inputs.items()}
-            nodes[node_id] = entry.model_copy(update={"inputs": inputs})
+            nodes[node_id] = _with_inputs(entry, inputs)
             continue
         groups[node_id] = entry.type
         groups.update({f"{node_id}/{inner}": kind for inner, kind in definition.groups.items()})
@@ -285,9 +311,7 @@ def expand(workflow: Workflow, used: Mapping[str, Definition], *, keep_param_def
             for target in flat.param_targets(param):
                 inner, _, input_name = target.partition(".")
                 inner_entry = inner_nodes[f"{node_id}/{inner}"]
-                inner_nodes[f"{node_id}/{inner}"] = inner_entry.model_copy(
-                    update={"inputs": {**inner_entry.inputs, input_name: value}}
-                )
+                inner_nodes[f"{node_id}/{inner}"] = _with_inputs(inner_entry, {**inner_entry.inputs, input_name: value})
         collisions += [flat_id for flat_id in inner_nodes if flat_id in workflow.nodes]
         nodes.update(inner_nodes)
 
@@ -304,7 +328,6 @@ def expand(workflow: Workflow, used: Mapping[str, Definition], *, keep_param_def
         default: Constant = workflow.param_default(name) if keep_param_defaults else None
         description = written.description if isinstance(written, ParamSpec) else ""
         params[name] = ParamSpec(targets=paths, default=default, description=description)
-    # Built from parts that are valid already (ids joined with "/"), so not validated again.
     flat = Workflow.model_construct(
         schema_version=workflow.schema_version,
         name=workflow.name,
@@ -321,6 +344,39 @@ def expand(workflow: Workflow, used: Mapping[str, Definition], *, keep_param_def
 # ---- resolution --------------------------------------------------------------------------
 
 
+def locate_definition(
+    reference: str, base_dir: Path, library: WorkflowLibrary | None, *, allow_paths: bool = True
+) -> tuple[Path, str]:
+    """The file of a reference and the source to show for it."""
+    if is_path_reference(reference):
+        if not allow_paths:
+            raise DefinitionError(
+                IssueCode.UNKNOWN_WORKFLOW,
+                f"{reference!r} is a file path; here workflow nodes may only name library workflows",
+            )
+        path = Path(reference)
+        path = (path if path.is_absolute() else base_dir / path).resolve()
+        if not path.is_file():
+            raise DefinitionError(IssueCode.UNKNOWN_WORKFLOW, f"there is no workflow file {str(path)!r}")
+        return path, str(path)
+    if library is None:
+        raise DefinitionError(
+            IssueCode.UNKNOWN_WORKFLOW,
+            f"workflow {reference!r} is referenced by name, but no workflow library is configured "
+            "(pass library= to the Executor, or --workflows DIR on the command line)",
+        )
+    entry = library.find(reference)
+    if entry is None:
+        suggestion = library.suggest(reference)
+        hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+        known = ", ".join(library.names()) or "none"
+        raise DefinitionError(
+            IssueCode.UNKNOWN_WORKFLOW,
+            f"there is no workflow {reference!r} in the library{hint} (library: {known})",
+        )
+    return entry.path, entry.source
+
+
 class DefinitionResolver:
     """Resolves `workflow:` references for one compilation (each definition once)."""
 
@@ -333,33 +389,7 @@ class DefinitionResolver:
 
     def locate(self, reference: str, base_dir: Path) -> tuple[Path, str]:
         """The file of a reference and the source to show for it."""
-        if is_path_reference(reference):
-            if not self.allow_paths:
-                raise DefinitionError(
-                    IssueCode.UNKNOWN_WORKFLOW,
-                    f"{reference!r} is a file path; here workflow nodes may only name library workflows",
-                )
-            path = Path(reference)
-            path = (path if path.is_absolute() else base_dir / path).resolve()
-            if not path.is_file():
-                raise DefinitionError(IssueCode.UNKNOWN_WORKFLOW, f"there is no workflow file {str(path)!r}")
-            return path, str(path)
-        if self.library is None:
-            raise DefinitionError(
-                IssueCode.UNKNOWN_WORKFLOW,
-                f"workflow {reference!r} is referenced by name, but no workflow library is configured "
-                "(pass library= to the Executor, or --workflows DIR on the command line)",
-            )
-        entry = self.library.find(reference)
-        if entry is None:
-            suggestion = self.library.suggest(reference)
-            hint = f"; did you mean {suggestion!r}?" if suggestion else ""
-            known = ", ".join(self.library.names()) or "none"
-            raise DefinitionError(
-                IssueCode.UNKNOWN_WORKFLOW,
-                f"there is no workflow {reference!r} in the library{hint} (library: {known})",
-            )
-        return entry.path, entry.source
+        return locate_definition(reference, base_dir, self.library, allow_paths=self.allow_paths)
 
     def _load(self, path: Path, reference: str) -> Workflow:
         try:
@@ -391,6 +421,7 @@ class DefinitionResolver:
             # The same file reached under another reference: the spec is named after the reference.
             renamed = dataclasses.replace(known.spec, name=WORKFLOW_TYPE_PREFIX + reference, reference=reference)
             return dataclasses.replace(known, spec=renamed)
+        version = _current_version(path)
         workflow = self._load(path, reference)
         inner_chain = (*chain, (path, reference))
         specs: dict[str, NodeSpec] = {}
@@ -431,7 +462,10 @@ class DefinitionResolver:
                 f"in workflow {reference!r}, node ids {', '.join(expansion.collisions)} clash with expanded "
                 "inner nodes",
             )
-        definition = Definition(spec, expansion.workflow, expansion.groups, hash_)
+        files = {path: version} if version is not None else {}
+        for child in used.values():
+            files.update(child.files)
+        definition = Definition(spec, expansion.workflow, expansion.groups, hash_, tuple(sorted(files.items())))
         self._resolved[path] = definition
         return definition
 
@@ -472,11 +506,14 @@ def _inside(issue: ValidationIssue, groups: Mapping[str, str]) -> ValidationIssu
 
 def resolve_workflow_nodes(
     workflow: Workflow, registry: Registry, library: WorkflowLibrary | None, *, allow_paths: bool = True
-) -> tuple[dict[str, Definition], list[ValidationIssue]]:
-    """The definitions of the document's workflow nodes, and the issues of those that fail."""
+) -> tuple[dict[str, Definition], list[ValidationIssue], list[DefinitionSource]]:
+    """The definitions of the document's workflow nodes, the issues of those that fail, and
+    where each distinct reference led."""
     resolver = DefinitionResolver(registry, library, allow_paths=allow_paths)
     base_dir = workflow.source_path.parent if workflow.source_path is not None else Path.cwd()
     used: dict[str, Definition] = {}
+    by_type: dict[str, Definition] = {}
+    sources: list[DefinitionSource] = []
     issues: list[ValidationIssue] = []
     for node_id, entry in workflow.nodes.items():
         if not is_workflow_type(entry.type):
@@ -491,13 +528,18 @@ def resolve_workflow_nodes(
                 )
             continue
         try:
-            definition = resolver.resolve(entry.type[len(WORKFLOW_TYPE_PREFIX):], base_dir)
+            definition = by_type.get(entry.type)
+            if definition is None:
+                reference = entry.type[len(WORKFLOW_TYPE_PREFIX):]
+                definition = by_type[entry.type] = resolver.resolve(reference, base_dir)
+                path = resolver.locate(reference, base_dir)[0]
+                sources.append(DefinitionSource(reference, base_dir, path, definition.files))
             check_pin(entry, definition)
         except DefinitionError as error:
             issues.append(_issue(node_id, entry, error))
             continue
         used[node_id] = definition
-    return used, issues
+    return used, issues, sources
 
 
 def compile_workflow(
@@ -516,7 +558,7 @@ def compile_workflow(
     validation of the expanded graph (the workflow nodes' own specs are made per compilation)."""
     if not has_workflow_nodes(workflow):
         return validate_workflow(workflow, registry, params, params_as_text=params_as_text, memo=memo)
-    used, issues = resolve_workflow_nodes(workflow, registry, library, allow_paths=allow_paths)
+    used, issues, sources = resolve_workflow_nodes(workflow, registry, library, allow_paths=allow_paths)
     overlay = registry.with_nodes({workflow.nodes[node_id].type: d.spec for node_id, d in used.items()})
     try:
         outer = validate_workflow(workflow, overlay, params, params_as_text=params_as_text)
@@ -549,7 +591,23 @@ def compile_workflow(
         compiled = validate_workflow(expansion.workflow, registry, memo=memo)
     except WorkflowValidationError as error:
         raise WorkflowValidationError([_inside(issue, expansion.groups) for issue in error.issues]) from None
-    return dataclasses.replace(compiled, groups=expansion.groups)
+    return dataclasses.replace(compiled, groups=expansion.groups, definitions=tuple(sources))
+
+
+def definitions_unchanged(
+    compiled: CompiledWorkflow, library: WorkflowLibrary | None, *, allow_paths: bool = True
+) -> bool:
+    """Whether every workflow node of a compiled document would resolve to the same files,
+    unchanged since (a compilation memo serves it again only then)."""
+    for source in compiled.definitions:
+        try:
+            if locate_definition(source.reference, source.base_dir, library, allow_paths=allow_paths)[0] != source.path:
+                return False
+        except DefinitionError:
+            return False
+        if any(_current_version(path) != version for path, version in source.files):
+            return False
+    return True
 
 
 # ---- the library as node types -------------------------------------------------------------

@@ -64,6 +64,8 @@ class CompiledWorkflow:
     order: tuple[str, ...]  # every node, producers first; ties broken by node id
     # Expanded workflow nodes (see subworkflows.py): id -> type; their inner nodes' ids are "id/inner".
     groups: Mapping[str, str] = field(default_factory=dict)
+    # Where those workflow nodes' definitions came from (subworkflows.DefinitionSource).
+    definitions: tuple[Any, ...] = ()
 
 
 def _closest(name: str, candidates: Iterable[str]) -> str | None:

@@ -423,3 +423,22 @@ def test_an_interrupt_inside_stops_the_run_there(library_dir: Path, executor: Ex
     assert result.status == "interrupted"
     assert result.explanations["w/s"].status.value == "interrupted"
     assert result.explanations["after"].status.value == "not_run"
+
+
+def test_the_compilation_memo_serves_a_document_only_while_its_definitions_are_unchanged(
+    library_dir: Path, registry: Registry, tmp_path: Path
+) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    library = WorkflowLibrary([WorkflowFolder(mine, "user"), WorkflowFolder(library_dir, "shipped")])
+    executor = Executor(registry, device="cpu", library=library)
+    outer = workflow({"w": ("workflow:add_scale", {"x": 1})}, {"v": link("w", "scaled")})
+    first = executor.validate(outer)
+    assert executor.validate(outer) is first  # served again: nothing changed
+    changed = json.loads(json.dumps(ADD_SCALE))
+    changed["nodes"]["scale"]["inputs"]["factor"] = 4.0  # same length: only the content tells
+    write(library_dir, "add_scale", changed)
+    second = executor.validate(outer)
+    assert second is not first and second.nodes["w/scale"].constants["factor"] == 4.0
+    write(mine, "add_scale", ADD_SCALE)  # now an earlier folder holds the name
+    assert executor.validate(outer).nodes["w/scale"].constants["factor"] == 3.0
