@@ -14,11 +14,20 @@ from graph_engine.executor import Executor, NodeFailure, RunResult
 from graph_engine.explain import NodeExplanation, NodeStatus, Reason
 from graph_engine.fingerprint import FileHasher, hash_files
 from graph_engine.issues import IssueCode, ValidationIssue, WorkflowValidationError
+from graph_engine.library import (
+    WORKFLOW_PACK_GROUP,
+    WORKFLOWS_ENV,
+    LibraryEntry,
+    WorkflowFolder,
+    WorkflowLibrary,
+    WorkflowPack,
+)
 from graph_engine.migrations import SCHEMA_VERSION, Migrations
 from graph_engine.pack import NodePack
 from graph_engine.registry import ENTRY_POINT_GROUP, PackProblem, Registry, UnknownNodeType
 from graph_engine.resources import Resources
 from graph_engine.spec import Choices, Description, InputSpec, Multiline, NodeSpec, Out, OutputSpec, Range
+from graph_engine.subworkflows import WorkflowNodeSpec, compile_workflow
 from graph_engine.types import (
     ANY,
     BOOLEAN,
@@ -31,6 +40,7 @@ from graph_engine.types import (
     check_compatible,
     is_compatible,
 )
+from graph_engine.workflow_functions import WorkflowFailed, WorkflowFunction, WorkflowFunctions
 
 __all__ = [
     "ANY",
@@ -41,6 +51,8 @@ __all__ = [
     "INT",
     "SCHEMA_VERSION",
     "STRING",
+    "WORKFLOWS_ENV",
+    "WORKFLOW_PACK_GROUP",
     "AnyType",
     "BuildError",
     "CacheEntryInfo",
@@ -55,6 +67,7 @@ __all__ = [
     "InputSpec",
     "Interrupted",
     "IssueCode",
+    "LibraryEntry",
     "Link",
     "Migrations",
     "Multiline",
@@ -82,8 +95,16 @@ __all__ = [
     "ValidationIssue",
     "Workflow",
     "WorkflowBuilder",
+    "WorkflowFailed",
+    "WorkflowFolder",
+    "WorkflowFunction",
+    "WorkflowFunctions",
+    "WorkflowLibrary",
+    "WorkflowNodeSpec",
+    "WorkflowPack",
     "WorkflowValidationError",
     "check_compatible",
+    "compile_workflow",
     "hash_files",
     "is_compatible",
     "load_workflow",

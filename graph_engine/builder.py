@@ -12,6 +12,10 @@ result = b.run(params={"y": 5})                  # result.outputs["total"] == 7
 
 Links are type-checked and constants validated as they are added (BuildError says what is
 wrong); `build()` then validates the whole document like the CLI would.
+
+Library workflows are node types too: with `WorkflowBuilder(registry, library=library)`,
+`b.add("workflow:txt2img", prompt="...")` adds one (pinned to its current content hash) and
+`b.workflows()` lists them.
 """
 
 from __future__ import annotations
@@ -26,11 +30,19 @@ from typing import Any
 
 from graph_engine.document import Link, NodeEntry, ParamSpec, Workflow, load_workflow
 from graph_engine.executor import EventCallback, Executor, RunResult
+from graph_engine.library import LibraryEntry, WorkflowLibrary
 from graph_engine.migrations import SCHEMA_VERSION
 from graph_engine.registry import Registry, UnknownNodeType
 from graph_engine.spec import NodeSpec
+from graph_engine.subworkflows import (
+    WORKFLOW_TYPE_PREFIX,
+    DefinitionError,
+    DefinitionResolver,
+    WorkflowNodeSpec,
+    compile_workflow,
+    is_workflow_type,
+)
 from graph_engine.types import ConstantError, SocketType, check_compatible
-from graph_engine.validation import validate_workflow
 
 
 class BuildError(ValueError):
@@ -95,15 +107,20 @@ class NodeHandle:
 
 
 def _snake(name: str) -> str:
-    base = name.rsplit(".", 1)[-1]
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", base).lower()
+    """A default node id from a type: "mypack.BlurImage" -> "blur_image", "workflow:blocks/up.json" -> "up"."""
+    base = re.split(r"[.:/\\]", re.sub(r"\.(json|png)$", "", name))[-1]
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", base).lower()
+    return re.sub(r"[^a-z0-9_\-]", "_", snake) or "node"
 
 
 class WorkflowBuilder:
     """A mutable workflow under construction, checked against a registry as it grows."""
 
-    def __init__(self, registry: Registry, name: str = "", description: str = "") -> None:
+    def __init__(
+        self, registry: Registry, name: str = "", description: str = "", *, library: WorkflowLibrary | None = None
+    ) -> None:
         self.registry = registry
+        self.library = library
         self.name = name
         self.description = description
         self._nodes: dict[str, NodeEntry] = {}
@@ -117,14 +134,21 @@ class WorkflowBuilder:
     # ---- loading --------------------------------------------------------------------
 
     @classmethod
-    def load(cls, source: Workflow | Mapping[str, Any] | Path | str, registry: Registry) -> WorkflowBuilder:
+    def load(
+        cls,
+        source: Workflow | Mapping[str, Any] | Path | str,
+        registry: Registry,
+        *,
+        library: WorkflowLibrary | None = None,
+    ) -> WorkflowBuilder:
         """A builder holding an existing workflow (a path, JSON text, dict or Workflow)."""
         workflow = load_workflow(source)
-        builder = cls(registry, workflow.name, workflow.description)
+        builder = cls(registry, workflow.name, workflow.description, library=library)
+        base_dir = workflow.source_path.parent if workflow.source_path is not None else Path.cwd()
         for node_id, entry in workflow.nodes.items():
             try:
-                spec = registry.node(entry.type)
-            except UnknownNodeType as error:
+                spec = builder._spec(entry.type, base_dir)
+            except BuildError as error:
                 raise BuildError(f"node {node_id!r}: {error}") from None
             builder._nodes[node_id] = entry
             builder._specs[node_id] = spec
@@ -135,12 +159,27 @@ class WorkflowBuilder:
 
     # ---- nodes ----------------------------------------------------------------------
 
-    def add(self, node_type: str | NodeSpec, node_id: str | None = None, /, **inputs: Any) -> NodeHandle:
-        """Add a node; inputs are constants, OutputRefs, or single-output NodeHandles."""
+    def _spec(self, node_type: str | NodeSpec, base_dir: Path) -> NodeSpec:
+        if isinstance(node_type, str) and is_workflow_type(node_type):
+            try:
+                resolver = DefinitionResolver(self.registry, self.library)
+                return resolver.resolve(node_type[len(WORKFLOW_TYPE_PREFIX):], base_dir).spec
+            except DefinitionError as error:
+                raise BuildError(f"{node_type}: {error.message}") from None
         try:
-            spec = self.registry.resolve(node_type)
+            return self.registry.resolve(node_type)
         except UnknownNodeType as error:
             raise BuildError(str(error)) from None
+
+    def workflows(self) -> list[LibraryEntry]:
+        """The library's workflows, each usable as `add("workflow:NAME", ...)`."""
+        return self.library.entries() if self.library is not None else []
+
+    def add(self, node_type: str | NodeSpec, node_id: str | None = None, /, **inputs: Any) -> NodeHandle:
+        """Add a node; inputs are constants, OutputRefs, or single-output NodeHandles.
+
+        A workflow node ("workflow:NAME") is pinned to the current hash of its definition."""
+        spec = self._spec(node_type, Path.cwd())
         if node_id is None:
             node_id = self._fresh_id(_snake(spec.name))
         elif node_id in self._nodes:
@@ -148,7 +187,8 @@ class WorkflowBuilder:
         elif not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_\-]*", node_id):
             raise BuildError(f"node id {node_id!r} must be letters, digits, '_' and '-'")
         self._specs[node_id] = spec
-        self._nodes[node_id] = NodeEntry(type=spec.name)
+        pin = spec.definition_hash if isinstance(spec, WorkflowNodeSpec) else None
+        self._nodes[node_id] = NodeEntry(type=spec.name, pin=pin)
         try:
             self._set_inputs(node_id, inputs)
         except BuildError:
@@ -239,7 +279,7 @@ class WorkflowBuilder:
             editor=self._editor,
         )
         if validate:
-            validate_workflow(workflow, self.registry)
+            compile_workflow(workflow, self.registry, library=self.library)
         return workflow
 
     def to_json(self) -> str:
@@ -253,7 +293,7 @@ class WorkflowBuilder:
         """The in-process executor this builder runs on (created on first use; keeps its cache)."""
         with self._executor_lock:
             if self._executor is None:
-                self._executor = Executor(self.registry)
+                self._executor = Executor(self.registry, library=self.library)
             return self._executor
 
     def run(

@@ -11,6 +11,8 @@ One per executor (no globals), three bounded tables:
   CompiledNode (and its encoded cache key base), an unchanged graph its topological order.
 
 Only successful compilations are stored, so a changed document always reports every issue.
+A document with workflow nodes (subworkflows.py) is served again only while each of its
+workflow nodes still resolves to the same definition files, unchanged (a few stat calls).
 The registry only grows (a node spec is never replaced), so stored compilations stay valid
 as packs are added. Compiled workflows are shared by runs of equal documents: treat
 `result.workflow` and `ctx.workflow` as read-only.
@@ -29,10 +31,12 @@ from typing import Any
 
 from graph_engine.document import NodeEntry, Workflow, load_workflow, parse_workflow
 from graph_engine.issues import WorkflowValidationError
+from graph_engine.library import WorkflowLibrary
 from graph_engine.memo import BoundedMemo
 from graph_engine.migrations import SCHEMA_VERSION
 from graph_engine.planning import Plan, plan_run
 from graph_engine.registry import Registry
+from graph_engine.subworkflows import compile_workflow, definitions_unchanged, has_workflow_nodes
 from graph_engine.validation import CompiledWorkflow, ValidationMemo, validate_workflow
 
 WorkflowSource = Workflow | Mapping[str, Any] | Path | str
@@ -45,6 +49,8 @@ PLANS_PER_DOCUMENT = 8
 class _Compiled:
     compiled: CompiledWorkflow
     source_is_workflow: bool  # compiled.workflow is the submitted Workflow object itself
+    # For documents with workflow nodes: the library and path setting they were resolved with.
+    resolved_with: tuple[int, bool] | None = None
     plans: dict[tuple[str, ...] | None, Plan] = dataclasses.field(default_factory=dict)
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
@@ -88,10 +94,17 @@ class CompileMemo:
         self._lock = threading.Lock()
 
     def compile(
-        self, source: WorkflowSource, registry: Registry, params: Mapping[str, Any] | None, *, params_as_text: bool
+        self,
+        source: WorkflowSource,
+        registry: Registry,
+        params: Mapping[str, Any] | None,
+        *,
+        params_as_text: bool,
+        library: WorkflowLibrary | None = None,
+        allow_paths: bool = True,
     ) -> CompiledWorkflow:
         """Load and validate; raises WorkflowValidationError listing every issue."""
-        return self._compiled(source, registry, params, params_as_text).compiled
+        return self._compiled(source, registry, params, params_as_text, library, allow_paths).compiled
 
     def prepare(
         self,
@@ -101,9 +114,11 @@ class CompileMemo:
         *,
         params_as_text: bool,
         outputs: Sequence[str] | None,
+        library: WorkflowLibrary | None = None,
+        allow_paths: bool = True,
     ) -> tuple[CompiledWorkflow, Plan]:
         """Load, validate and plan a run producing `outputs` (all by default)."""
-        entry = self._compiled(source, registry, params, params_as_text)
+        entry = self._compiled(source, registry, params, params_as_text, library, allow_paths)
         selection = tuple(outputs) if outputs is not None else None
         with entry.lock:
             plan = entry.plans.get(selection)
@@ -122,7 +137,13 @@ class CompileMemo:
         self.validation.structures.clear()
 
     def _compiled(
-        self, source: WorkflowSource, registry: Registry, params: Mapping[str, Any] | None, params_as_text: bool
+        self,
+        source: WorkflowSource,
+        registry: Registry,
+        params: Mapping[str, Any] | None,
+        params_as_text: bool,
+        library: WorkflowLibrary | None,
+        allow_paths: bool,
     ) -> _Compiled:
         with self._lock:
             if registry is not self._registry:  # another registry: nothing remembered applies
@@ -130,12 +151,30 @@ class CompileMemo:
                 self._registry = registry
         digest = _digest(source, params, params_as_text)
         entry = self._documents.get(digest) if digest is not None else None
+        if entry is not None and entry.resolved_with is not None:
+            same = entry.resolved_with == (id(library), allow_paths)
+            if not same or not definitions_unchanged(entry.compiled, library, allow_paths=allow_paths):
+                entry = None
         if entry is not None:
             if entry.source_is_workflow and isinstance(source, Workflow):
                 # Equal content in another object: hand the caller's own document back, as without the memo.
                 return dataclasses.replace(entry, compiled=dataclasses.replace(entry.compiled, workflow=source))
             return entry
         workflow, contents = self._load(source)
+        if has_workflow_nodes(workflow):
+            compiled = compile_workflow(
+                workflow,
+                registry,
+                params,
+                params_as_text=params_as_text,
+                library=library,
+                allow_paths=allow_paths,
+                memo=self.validation,
+            )
+            entry = _Compiled(compiled, source_is_workflow=False, resolved_with=(id(library), allow_paths))
+            if digest is not None:
+                self._documents.put(digest, entry)
+            return entry
         compiled = validate_workflow(
             workflow, registry, params, params_as_text=params_as_text, memo=self.validation, contents=contents
         )

@@ -14,7 +14,11 @@
 }
 ```
 
-- Node ids are readable names (letters, digits, `_` and `-`).
+- Node ids are readable names (letters, digits, `_` and `-`); `/` separates the levels of
+  ids that expansion gives the inner nodes of a workflow used as a node (`outer/inner`).
+- A node of type `workflow:NAME` (a library workflow) or `workflow:PATH.json` runs another
+  workflow as one node: its params are the node's inputs, its outputs the node's outputs.
+  `pin` records the definition's content hash; a changed definition is then reported.
 - An input is either a link `{"from": node_id, "output": output_name}` or a constant (a JSON
   scalar, null or an array; JSON objects are always links).
 - `params` are the workflow's public knobs: a name mapped to one target "node.input", a
@@ -40,6 +44,7 @@ from pydantic import (
     Discriminator,
     Field,
     JsonValue,
+    PrivateAttr,
     StrictBool,
     StrictFloat,
     StrictInt,
@@ -53,7 +58,7 @@ from graph_engine.embedded import embedded_workflow_text
 from graph_engine.issues import IssueCode, ValidationIssue, WorkflowValidationError
 from graph_engine.migrations import MIGRATIONS, SCHEMA_VERSION, Migrations
 
-NODE_ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$"
+NODE_ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_\-]*(/[A-Za-z0-9_][A-Za-z0-9_\-]*)*$"
 PARAM_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_\-]*$"
 
 NodeId = Annotated[str, StringConstraints(pattern=NODE_ID_PATTERN)]
@@ -90,8 +95,16 @@ class NodeEntry(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    type: str = Field(description="Registered node type, e.g. 'KSampler' or 'mypack.Blur'.")
+    type: str = Field(
+        description="Registered node type, e.g. 'KSampler' or 'mypack.Blur', or 'workflow:NAME' / "
+        "'workflow:PATH.json' for another workflow used as a node."
+    )
     inputs: dict[str, InputValue] = Field(default_factory=dict)
+    pin: str | None = Field(
+        default=None,
+        description="For workflow nodes: the content hash of the definition this node was made with; "
+        "validation reports a definition that changed since.",
+    )
 
 
 class ParamSpec(BaseModel):
@@ -121,6 +134,18 @@ class Workflow(BaseModel):
     editor: dict[str, JsonValue] | None = Field(
         default=None, description="Editor layout metadata (positions, groups...); never affects execution."
     )
+    # The file it was loaded from, if any: relative `workflow:PATH` references resolve against its folder.
+    _source_path: Path | None = PrivateAttr(default=None)
+
+    @property
+    def source_path(self) -> Path | None:
+        return self._source_path
+
+    def __eq__(self, other: object) -> bool:
+        # Where a document was loaded from is not part of what it says.
+        if not isinstance(other, Workflow):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
 
     def param_targets(self, name: str) -> list[str]:
         """The "node.input" paths a param sets, whatever form it was written in."""
@@ -206,7 +231,9 @@ def load_workflow(source: Workflow | Mapping[str, Any] | Path | str, migrations:
             embedded = embedded_workflow_text(path)
         except ValueError as error:
             raise WorkflowValidationError([ValidationIssue(code=IssueCode.INVALID_DOCUMENT, message=str(error))]) from None
-        return loads_workflow(embedded if embedded is not None else path.read_text(encoding="utf-8"), migrations)
+        workflow = loads_workflow(embedded if embedded is not None else path.read_text(encoding="utf-8"), migrations)
+        workflow._source_path = path.resolve()
+        return workflow
     return loads_workflow(source, migrations)
 
 

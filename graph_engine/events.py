@@ -2,7 +2,9 @@
 
 Every event has `type` (the discriminator), `schema_version`, `run_id`, `seq` (0, 1, 2...
 within a run, so a client can resume after the last one it saw) and `time` (Unix seconds).
-Node events carry `node_id` and `node_type`. The CLI, Python callbacks and the server all
+Node events carry `node_id` and `node_type`; a node that belongs to a workflow used as a node
+(expanded into "outer/inner" ids) also carries `parent` (the id of that workflow node,
+itself "a/b" when nested) and `parent_type` (its type, "workflow:NAME"). The CLI, Python callbacks and the server all
 consume this one stream. A run emits, in order:
 
     run_started
@@ -24,7 +26,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_serializer
 
-EVENT_SCHEMA_VERSION = 1
+# 2: node events gained `parent` and `parent_type` (workflows used as nodes).
+EVENT_SCHEMA_VERSION = 2
 
 
 class _Event(BaseModel):
@@ -36,9 +39,13 @@ class _Event(BaseModel):
     time: float
 
 
-class _NodeEvent(_Event):
+class NodeEvent(_Event):
     node_id: str
     node_type: str
+    parent: str | None = Field(
+        default=None, description="The workflow node this node is part of (its id in this run), if any."
+    )
+    parent_type: str | None = Field(default=None, description="That workflow node's type, e.g. 'workflow:txt2img'.")
 
 
 class RunStarted(_Event):
@@ -48,7 +55,7 @@ class RunStarted(_Event):
     outputs: list[str] = Field(description="Workflow outputs this run will return.")
 
 
-class NodeStarted(_NodeEvent):
+class NodeStarted(NodeEvent):
     type: Literal["node_started"] = "node_started"
     reason: str = Field(description="Why it runs rather than coming from the cache (see explain).")
 
@@ -68,7 +75,7 @@ def _encode_preview(preview: Any) -> dict[str, str] | None:
     return None
 
 
-class NodeProgress(_NodeEvent):
+class NodeProgress(NodeEvent):
     type: Literal["node_progress"] = "node_progress"
     value: float
     total: float
@@ -79,24 +86,24 @@ class NodeProgress(_NodeEvent):
         return _encode_preview(preview)
 
 
-class NodeCached(_NodeEvent):
+class NodeCached(NodeEvent):
     type: Literal["node_cached"] = "node_cached"
 
 
-class NodeSkipped(_NodeEvent):
+class NodeSkipped(NodeEvent):
     type: Literal["node_skipped"] = "node_skipped"
     reason: Literal["upstream_failed", "not_needed"]
     cause: str | None = Field(default=None, description="The failed node that blocked this one.")
 
 
-class NodeFinished(_NodeEvent):
+class NodeFinished(NodeEvent):
     type: Literal["node_finished"] = "node_finished"
     duration_s: float
     outputs: dict[str, str] = Field(description="A one-line summary of each output value.")
     files: list[str] = Field(default_factory=list, description="Files the node wrote.")
 
 
-class NodeFailed(_NodeEvent):
+class NodeFailed(NodeEvent):
     type: Literal["node_failed"] = "node_failed"
     error_type: str
     message: str

@@ -1,8 +1,9 @@
 """The caching executor: load, validate and plan a workflow, then run it (see run.py).
 
 An Executor holds what lives across runs: the result cache, the file hasher, the resources
-node packs declare (a model manager...), the previous run's inputs for explanations, and
-its compilation memo (compile_memo.py: a re-run re-checks only what changed).
+node packs declare (a model manager...), the workflow library that `workflow:NAME` nodes
+come from, the previous run's inputs for explanations, and its compilation memo
+(compile_memo.py: a re-run re-checks only what changed).
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from graph_engine.compile_memo import CompileMemo
 from graph_engine.context import resolve_device
 from graph_engine.document import Workflow
 from graph_engine.fingerprint import FileHasher
+from graph_engine.library import WorkflowLibrary
 from graph_engine.registry import Registry
 from graph_engine.resources import Resources
 from graph_engine.results import NodeFailure, RunResult
 from graph_engine.run import EventCallback, RunExecution, Signatures
 from graph_engine.validation import CompiledWorkflow
+from graph_engine.workflow_functions import WorkflowFunctions
 
 __all__ = ["EventCallback", "Executor", "NodeFailure", "RunResult"]
 
@@ -45,10 +48,15 @@ class Executor:
         files: FileHasher | None = None,
         resources: Resources | None = None,
         compile_memo: CompileMemo | None = None,
+        library: WorkflowLibrary | None = None,
+        workflow_paths: bool = True,
     ) -> None:
         self.registry = registry
         # Earlier compilations, reused for equal documents and unchanged nodes.
         self.compile_memo = compile_memo if compile_memo is not None else CompileMemo()
+        self.library = library
+        # Whether workflow nodes may reference files by path (a server turns this off).
+        self.workflow_paths = workflow_paths
         # Services nodes share across runs (a model manager...), created on first use.
         self.resources = resources if resources is not None else Resources(registry.resource_factories)
         self.cache = cache if cache is not None else ResultCache(default_budget())
@@ -73,8 +81,15 @@ class Executor:
         *,
         params_as_text: bool = False,
     ) -> CompiledWorkflow:
-        """Load and validate; raises WorkflowValidationError listing every issue."""
-        return self.compile_memo.compile(workflow, self.registry, params, params_as_text=params_as_text)
+        """Load, expand workflow nodes and validate; raises WorkflowValidationError listing every issue."""
+        return self.compile_memo.compile(
+            workflow,
+            self.registry,
+            params,
+            params_as_text=params_as_text,
+            library=self.library,
+            allow_paths=self.workflow_paths,
+        )
 
     def run(
         self,
@@ -97,7 +112,13 @@ class Executor:
         WorkflowValidationError before anything runs; node failures do not raise.
         """
         compiled, plan = self.compile_memo.prepare(
-            workflow, self.registry, params, params_as_text=params_as_text, outputs=outputs
+            workflow,
+            self.registry,
+            params,
+            params_as_text=params_as_text,
+            outputs=outputs,
+            library=self.library,
+            allow_paths=self.workflow_paths,
         )
         listeners = [on_event] if callable(on_event) else list(on_event or ())
         interrupt = interrupt if interrupt is not None else threading.Event()
@@ -123,6 +144,11 @@ class Executor:
         finally:
             with self._lock:
                 self._active.discard(interrupt)
+
+    @property
+    def workflows(self) -> WorkflowFunctions:
+        """The library's workflows as functions: `executor.workflows.txt2img(prompt=..., seed=7)`."""
+        return WorkflowFunctions(self)
 
     def interrupt(self) -> None:
         """Interrupt every run in progress on this executor."""

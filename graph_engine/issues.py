@@ -32,6 +32,11 @@ class IssueCode(str, Enum):
     BAD_PARAM_TARGET = "bad_param_target"
     PARAM_TYPE_CONFLICT = "param_type_conflict"
     UNKNOWN_PARAM = "unknown_param"
+    UNKNOWN_WORKFLOW = "unknown_workflow"
+    BAD_WORKFLOW_DEFINITION = "bad_workflow_definition"
+    WORKFLOW_CYCLE = "workflow_cycle"
+    WORKFLOW_CHANGED = "workflow_changed"
+    MISPLACED_PIN = "misplaced_pin"
 
 
 class ValidationIssue(BaseModel):

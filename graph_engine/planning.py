@@ -33,6 +33,8 @@ def _selected(compiled: CompiledWorkflow, requested: Sequence[str] | None) -> tu
             outputs[name] = compiled.outputs[name]
         elif name in compiled.output_nodes:
             output_nodes.append(name)
+        elif name in compiled.groups:  # a workflow node: the output nodes inside it
+            output_nodes.extend(node_id for node_id in compiled.output_nodes if node_id.startswith(name + "/"))
         else:
             known = sorted([*compiled.outputs, *compiled.output_nodes])
             issues.append(
@@ -49,7 +51,8 @@ def _selected(compiled: CompiledWorkflow, requested: Sequence[str] | None) -> tu
 
 
 def plan_run(compiled: CompiledWorkflow, outputs: Sequence[str] | None = None) -> Plan:
-    """Plan a run producing `outputs` (workflow output names or output node ids; all by default)."""
+    """Plan a run producing `outputs` (workflow output names or output node ids, a workflow node
+    standing for the output nodes inside it; all by default)."""
     selected, output_nodes = _selected(compiled, outputs)
     targets = {link.node for link in selected.values()} | set(output_nodes)
     if len(targets) == len(compiled.order):

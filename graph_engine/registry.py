@@ -8,6 +8,7 @@ recorded in `registry.problems` and skipped; loading never raises.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import importlib
 import importlib.metadata
@@ -195,6 +196,12 @@ class Registry:
                 raise UnknownNodeType(node_type.name, None)
             return self._nodes[name]
         return self.node(node_type)
+
+    def with_nodes(self, specs: Mapping[str, NodeSpec]) -> Registry:
+        """A copy that also knows `specs` by name (e.g. workflow nodes while a workflow is compiled)."""
+        extended = copy.copy(self)
+        extended._nodes = {**self._nodes, **specs}
+        return extended
 
     def suggest(self, name: str) -> str | None:
         """The registered node type closest to `name` (typos, wrong case, missing namespace)."""

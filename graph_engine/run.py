@@ -23,6 +23,7 @@ from graph_engine.context import Context, Interrupted, RunScope
 from graph_engine.events import (
     Event,
     NodeCached,
+    NodeEvent,
     NodeFailed,
     NodeFinished,
     NodeProgress,
@@ -143,12 +144,18 @@ class RunExecution:
         self.interrupted_at: str | None = None
         self.run_reasons: dict[str, Reason] = {}
         self.output_sources = {link.node for link in plan.outputs.values()}
+        self.groups = compiled.groups
+        self.produced: dict[str, str] = {}  # cache key -> the node that computed it in this run
 
     # ---- events ---------------------------------------------------------------------
 
     def emit(self, event_type: type[Any], **fields: Any) -> None:
         if not self.listeners:
             return
+        if self.groups and issubclass(event_type, NodeEvent):
+            parent = fields["node_id"].rpartition("/")[0]
+            if parent in self.groups:
+                fields.update(parent=parent, parent_type=self.groups[parent])
         event = event_type(run_id=self.run_id, seq=self.seq, time=time.time(), **fields)
         self.seq += 1
         for listener in self.listeners:
@@ -292,6 +299,18 @@ class RunExecution:
             self.explain(node_id, NodeStatus.CACHED, Reason.CACHED, "served from the cache")
             self.emit(NodeCached, node_id=node_id, node_type=spec_name)
             return True
+        twin = self.produced.get(self.keys[node_id] or "")
+        entry = self.cache.lookup(self.keys[node_id] or "") if twin is not None else None
+        if entry is not None:
+            # An identical node (same key: same type and inputs) ran earlier in this run, e.g.
+            # the same sub-workflow used twice: share its result instead of computing it again.
+            self.values[node_id] = entry.outputs
+            self.versions[node_id] = entry.versions
+            message = f"same inputs as {twin}, which ran earlier in this run"
+            self.explain(node_id, NodeStatus.CACHED, Reason.CACHED, message)
+            self.emit(NodeCached, node_id=node_id, node_type=spec_name)
+            self.release_inputs(node)
+            return True
         return self.run_node(node_id)
 
     def blocking_cause(self, node: CompiledNode) -> str | None:
@@ -352,6 +371,7 @@ class RunExecution:
         key = self.keys[node_id]
         if spec.cacheable and key is not None:
             self.cache.store(CacheEntry(key, spec.name, outputs, nbytes(outputs), versions))
+            self.produced[key] = node_id
         self.explain(node_id, NodeStatus.RAN, reason, message, duration)
         if self.listeners:
             self.emit(

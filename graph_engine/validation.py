@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import pickle
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -62,6 +62,10 @@ class CompiledWorkflow:
     output_nodes: tuple[str, ...]
     graph: nx.DiGraph  # producer -> consumer edges
     order: tuple[str, ...]  # every node, producers first; ties broken by node id
+    # Expanded workflow nodes (see subworkflows.py): id -> type; their inner nodes' ids are "id/inner".
+    groups: Mapping[str, str] = field(default_factory=dict)
+    # Where those workflow nodes' definitions came from (subworkflows.DefinitionSource).
+    definitions: tuple[Any, ...] = ()
 
 
 def _closest(name: str, candidates: Iterable[str]) -> str | None:

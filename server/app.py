@@ -13,6 +13,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from graph_engine.library import WorkflowFolder
+from graph_engine.library import WorkflowLibrary as EngineLibrary
 from graph_engine.registry import Registry
 from server.control import ControlError
 from server.hub import EventHub
@@ -35,6 +37,10 @@ def create_app(settings: Settings) -> FastAPI:
     process's workers only.
     """
     registry = settings.registry if settings.registry is not None else Registry.discover()
+    installed = settings.workflow_library if settings.workflow_library is not None else EngineLibrary.discover()
+    # Saved workflows first: usable by name and as workflow:NAME nodes, listed with the packs' ones.
+    workflows = EngineLibrary([WorkflowFolder(settings.data_dir / "workflows", "saved"), *installed.folders])
+    workflows.problems.extend(installed.problems)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -42,10 +48,11 @@ def create_app(settings: Settings) -> FastAPI:
             (settings.data_dir / folder).mkdir(parents=True, exist_ok=True)
         store = Store(settings.data_dir / DATABASE_NAME)
         hub = EventHub(store, asyncio.get_running_loop())
-        scheduler = Scheduler(store, hub, settings, registry)
+        scheduler = Scheduler(store, hub, settings, registry, workflows)
         app.state.server = ServerState(
             settings=settings, store=store, registry=registry,
             library=WorkflowLibrary(settings.data_dir / "workflows", store), hub=hub, scheduler=scheduler,
+            workflows=workflows,
         )
         scheduler.recover()
         scheduler.start()

@@ -10,6 +10,7 @@ import secrets
 import sys
 from pathlib import Path
 
+from graph_engine.library import WorkflowLibrary
 from graph_engine.registry import Registry
 from server.settings import Settings, is_loopback
 
@@ -34,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-upload-mb", type=float, default=32.0, help="largest accepted upload (default 32)")
 
 
-def settings_from(args: argparse.Namespace, registry: Registry) -> Settings:
+def settings_from(args: argparse.Namespace, registry: Registry, library: WorkflowLibrary | None = None) -> Settings:
     token = args.token
     if token is None and not is_loopback(args.host):
         token = secrets.token_urlsafe(32)
@@ -43,6 +44,7 @@ def settings_from(args: argparse.Namespace, registry: Registry) -> Settings:
         data_dir=args.data_dir, host=args.host, port=args.port, token=token,
         allowed_origins=tuple(args.allow_origin), allowed_hosts=tuple(args.allow_host),
         devices=tuple(args.device) or ("auto",), max_upload_bytes=int(args.max_upload_mb * 2**20), registry=registry,
+        workflow_library=library,
     )
 
 
@@ -51,12 +53,12 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
     from pydantic import ValidationError
 
-    from graph_engine.cli.common import load_registry
+    from graph_engine.cli.common import load_library, load_registry
     from server.app import create_app
 
     registry = load_registry(args)
     try:
-        settings = settings_from(args, registry)
+        settings = settings_from(args, registry, load_library(args))
     except ValidationError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -7,7 +7,7 @@ from typing import Any
 
 from graph_engine.document import load_workflow
 from graph_engine.issues import WorkflowValidationError
-from graph_engine.validation import validate_workflow
+from graph_engine.subworkflows import compile_workflow
 from server.schemas import RunStatus, SubmitRequest, SubmitResponse
 from server.state import ServerState
 from server.worker import CANCEL_REASON, server_final_event
@@ -36,10 +36,14 @@ def submit(state: ServerState, request: SubmitRequest, default_client_id: str | 
             try:
                 workflow = state.library.get(request.workflow_name)
             except FileNotFoundError:
-                raise ControlError(404, f"no saved workflow named {request.workflow_name!r}") from None
+                # Not saved here: a workflow from an installed pack (or a user folder) of that name.
+                entry = state.workflows.find(request.workflow_name)
+                if entry is None:
+                    raise ControlError(404, f"no saved or library workflow named {request.workflow_name!r}") from None
+                workflow = state.workflows.load(entry.path)
         else:
             workflow = load_workflow(request.workflow or {})
-        validate_workflow(workflow, state.registry, request.params)
+        compile_workflow(workflow, state.registry, request.params, library=state.workflows, allow_paths=False)
     except WorkflowValidationError as error:
         raise ControlError(422, "the workflow is invalid", error.to_json()) from None
     run, position = state.store.add_run(

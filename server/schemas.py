@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 # Ids and names the server hands out or stores as file names.
 RUN_ID_PATTERN = r"^[0-9a-f]{32}$"
 WORKFLOW_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_\-]{0,99}$"
+# Library names may carry a workflow pack's prefix ("pack.name").
+LIBRARY_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}$"
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,100}$"
 
 
@@ -55,8 +57,9 @@ class SubmitRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     workflow: dict[str, Any] | None = Field(default=None, description="A workflow document.")
-    workflow_name: str | None = Field(default=None, pattern=WORKFLOW_NAME_PATTERN,
-                                      description="Name of a saved workflow (see /workflows).")
+    workflow_name: str | None = Field(default=None, pattern=LIBRARY_NAME_PATTERN,
+                                      description="Name of a saved workflow (see /workflows) or of another "
+                                      "library workflow (see /library).")
     params: dict[str, Any] = Field(default_factory=dict, description="Values for the workflow's params.")
     priority: int = Field(default=0, ge=-1_000_000, le=1_000_000, description="Higher runs first.")
     client_id: str | None = Field(default=None, pattern=CLIENT_ID_PATTERN,
@@ -131,6 +134,18 @@ class SavedWorkflowInfo(BaseModel):
     description: str
     updated_at: float
     sha256: str
+
+
+class LibraryWorkflowInfo(BaseModel):
+    """A workflow usable by name (`workflow_name` of a run) and as a node of type `workflow:NAME`."""
+
+    name: str
+    source: str = Field(description="'saved' (this server's saved workflows), 'user' or a workflow pack's name.")
+    description: str = ""
+    hash: str | None = Field(default=None, description="Content hash to pin workflow nodes to; null when unusable.")
+    params: list[dict[str, Any]] = Field(default_factory=list, description="Its params as node input schemas.")
+    outputs: list[dict[str, Any]] = Field(default_factory=list, description="Its outputs as node output schemas.")
+    problem: str | None = Field(default=None, description="Why it cannot be used as a node, if it cannot.")
 
 
 class UploadResponse(BaseModel):

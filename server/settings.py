@@ -46,6 +46,11 @@ class Settings(BaseModel):
         default=("auto",), min_length=1, description="One worker thread per device: auto, cpu, cuda, cuda:1, mps."
     )
     registry: Any = Field(default=None, description="The engine node registry; None means the default node packs.")
+    workflow_library: Any = Field(
+        default=None,
+        description="The engine's WorkflowLibrary (workflows usable by name and as workflow:NAME nodes); None means "
+        "$GRAPH_ENGINE_WORKFLOWS and the installed workflow packs. The saved workflows always come first.",
+    )
     preview_max_size: int = Field(default=512, ge=16, le=4096, description="Longest side of preview images.")
     cache_bytes: int | None = Field(default=None, gt=0, description="Result cache budget; None = engine default.")
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import Request, WebSocket
 
+from graph_engine.library import WorkflowLibrary as EngineLibrary
 from graph_engine.registry import Registry
 from server.hub import EventHub
 from server.library import WorkflowLibrary
@@ -20,9 +21,10 @@ class ServerState:
     settings: Settings
     store: Store
     registry: Registry
-    library: WorkflowLibrary
+    library: WorkflowLibrary  # the saved workflows (read and written through the API)
     hub: EventHub
     scheduler: Scheduler
+    workflows: EngineLibrary  # every workflow usable by name: saved ones, then the installed packs'
 
     @property
     def inputs_root(self) -> Path:

@@ -22,6 +22,7 @@ from graph_engine.events import (
 )
 from graph_engine.executor import Executor, RunResult
 from graph_engine.issues import WorkflowValidationError
+from graph_engine.library import WorkflowLibrary
 from graph_engine.registry import Registry
 from server.hub import EventHub, Frame
 from server.outputs import RunFiles
@@ -61,14 +62,19 @@ def server_final_event(run_id: str, seq: int, status: RunStatus, error: str) -> 
 class Scheduler:
     """Hands queued runs to device workers; interrupts running ones; announces queue changes."""
 
-    def __init__(self, store: Store, hub: EventHub, settings: Settings, registry: Registry) -> None:
+    def __init__(
+        self, store: Store, hub: EventHub, settings: Settings, registry: Registry, library: WorkflowLibrary
+    ) -> None:
         self._store = store
         self._hub = hub
         self._settings = settings
         self.outputs_root = settings.data_dir / "outputs"
         budget = settings.cache_bytes if settings.cache_bytes is not None else default_budget()
         self.executors = {
-            device: Executor(registry, cache=ResultCache(budget), device=device, output_dir=self.outputs_root)
+            device: Executor(
+                registry, cache=ResultCache(budget), device=device, output_dir=self.outputs_root,
+                library=library, workflow_paths=False,
+            )
             for device in settings.devices
         }
         self._wake = threading.Condition()

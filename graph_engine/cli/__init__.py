@@ -5,7 +5,9 @@ optionally `HELP`, else the first docstring line is the help text). `SUBCOMMANDS
 names to the engine's own; `OPTIONAL_SUBCOMMANDS` names commands from other parts of the
 project (the server's `serve`), added when their module is importable. Every subcommand
 gets `--pack MODULE:ATTR` (read as `args.pack`, a list) and `--no-installed-packs` (read as
-`args.installed_packs`); `graph_engine.cli.common.load_registry(args)` honours both.
+`args.installed_packs`); `graph_engine.cli.common.load_registry(args)` honours both. Every
+subcommand also gets `--workflows DIR` (`args.workflow_dirs`), honoured by
+`graph_engine.cli.common.load_library(args)`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import importlib.util
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from types import ModuleType
 
 SUBCOMMANDS = {
@@ -23,6 +26,8 @@ SUBCOMMANDS = {
     "validate": "graph_engine.cli.validate",
     "nodes": "graph_engine.cli.nodes",
     "schema": "graph_engine.cli.schema",
+    "workflows": "graph_engine.cli.workflows",
+    "pin": "graph_engine.cli.pin",
 }
 OPTIONAL_SUBCOMMANDS = {"serve": "server.cli"}
 
@@ -50,6 +55,16 @@ def _add_subcommand(subparsers: argparse._SubParsersAction, name: str, module: M
         dest="installed_packs",
         action="store_false",
         help="do not load the packs installed under the 'graph_engine.node_packs' entry point (only --pack ones)",
+    )
+    parser.add_argument(
+        "--workflows",
+        dest="workflow_dirs",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="also use the workflows in DIR as library workflows (before $GRAPH_ENGINE_WORKFLOWS and installed "
+        "workflow packs); repeatable",
     )
     parser.set_defaults(handler=module.run)
 

@@ -9,6 +9,7 @@ from typing import TextIO
 
 from graph_engine.document import Workflow, load_workflow
 from graph_engine.issues import WorkflowValidationError
+from graph_engine.library import WORKFLOW_PACK_GROUP, WorkflowLibrary
 from graph_engine.registry import Registry
 
 EXIT_OK = 0
@@ -28,6 +29,24 @@ def load_registry(args: argparse.Namespace) -> Registry:
     for problem in registry.problems:
         print(f"warning: node pack {problem.pack}: {problem.message}", file=sys.stderr)
     return registry
+
+
+def load_library(args: argparse.Namespace) -> WorkflowLibrary:
+    """--workflows folders, then $GRAPH_ENGINE_WORKFLOWS, then installed workflow packs
+    (unless --no-installed-packs). Load problems become warnings on stderr."""
+    group = WORKFLOW_PACK_GROUP if getattr(args, "installed_packs", True) else None
+    library = WorkflowLibrary.discover(getattr(args, "workflow_dirs", []), group=group)
+    for problem in library.problems:
+        print(f"warning: workflow pack {problem.source}: {problem.message}", file=sys.stderr)
+    return library
+
+
+def workflow_path(argument: Path, library: WorkflowLibrary) -> Path:
+    """A workflow argument as a file: the path itself, or a library workflow of that name."""
+    if argument.exists():
+        return argument
+    entry = library.find(str(argument))
+    return entry.path if entry is not None else argument
 
 
 def read_workflow(path: Path) -> Workflow | None:

@@ -17,11 +17,13 @@ from graph_engine.cli.common import (
     EXIT_INVALID,
     EXIT_NODE_FAILED,
     EXIT_OK,
+    load_library,
     load_registry,
     parse_assignment,
     print_issues,
     read_workflow,
     split_values,
+    workflow_path,
 )
 from graph_engine.cli.progress import progress_printer
 from graph_engine.events import Event
@@ -33,7 +35,7 @@ HELP = "run a workflow (or a sweep of variants) and print its outputs"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("workflow", type=Path, help="workflow JSON file")
+    parser.add_argument("workflow", type=Path, help="workflow JSON file (or PNG), or the name of a library workflow")
     parser.add_argument(
         "--set",
         dest="assignments",
@@ -126,13 +128,14 @@ def set_torch_threads(count: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    workflow = read_workflow(args.workflow)
+    library = load_library(args)
+    workflow = read_workflow(workflow_path(args.workflow, library))
     if workflow is None:
         return EXIT_INVALID
     registry = load_registry(args)
     if args.threads is not None:
         set_torch_threads(args.threads)
-    executor = Executor(registry, device=args.device, output_dir=args.output_dir)
+    executor = Executor(registry, device=args.device, output_dir=args.output_dir, library=library)
     executor.cache.enabled = not args.no_cache
     runs = [{**dict(args.assignments), **variant} for variant in variants(args.sweep)]
     # Check every variant before running any: a typo in the last value should not cost a sweep.

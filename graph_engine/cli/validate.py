@@ -8,19 +8,21 @@ from pathlib import Path
 from graph_engine.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
+    load_library,
     load_registry,
     parse_assignment,
     print_issues,
     read_workflow,
+    workflow_path,
 )
 from graph_engine.issues import WorkflowValidationError
-from graph_engine.validation import validate_workflow
+from graph_engine.subworkflows import compile_workflow
 
 HELP = "check a workflow without running it"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("workflow", type=Path, help="workflow JSON file")
+    parser.add_argument("workflow", type=Path, help="workflow JSON file (or PNG), or the name of a library workflow")
     parser.add_argument(
         "--set",
         dest="assignments",
@@ -33,11 +35,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    workflow = read_workflow(args.workflow)
+    library = load_library(args)
+    workflow = read_workflow(workflow_path(args.workflow, library))
     if workflow is None:
         return EXIT_INVALID
     try:
-        compiled = validate_workflow(workflow, load_registry(args), dict(args.assignments), params_as_text=True)
+        compiled = compile_workflow(
+            workflow, load_registry(args), dict(args.assignments), params_as_text=True, library=library
+        )
     except WorkflowValidationError as error:
         print_issues(error)
         return EXIT_INVALID

@@ -1,4 +1,4 @@
-"""The saved-workflow library."""
+"""The saved-workflow library, and the whole workflow library (saved + installed packs)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Response
 
 from graph_engine.issues import WorkflowValidationError
+from graph_engine.subworkflows import library_workflows
 from server.control import ControlError
 from server.schemas import (
     WORKFLOW_NAME_PATTERN,
+    LibraryWorkflowInfo,
     Message,
     SavedWorkflowInfo,
     ValidationErrorResponse,
@@ -24,6 +26,25 @@ Name = Annotated[str, Path(pattern=WORKFLOW_NAME_PATTERN, description="Letters, 
 @router.get("/workflows")
 def list_workflows(state: State) -> list[SavedWorkflowInfo]:
     return state.library.list()
+
+
+@router.get("/library")
+def list_library(state: State) -> list[LibraryWorkflowInfo]:
+    """Every workflow usable by name and as a `workflow:NAME` node: saved ones, then the installed packs'."""
+    listing = []
+    for found in library_workflows(state.registry, state.workflows):
+        entry, spec = found.entry, found.spec
+        if spec is None:
+            listing.append(LibraryWorkflowInfo(name=entry.name, source=entry.source, problem=found.problem))
+            continue
+        described = spec.to_json()
+        listing.append(
+            LibraryWorkflowInfo(
+                name=entry.name, source=entry.source, description=spec.description, hash=spec.definition_hash,
+                params=described["inputs"], outputs=described["outputs"],
+            )
+        )
+    return listing
 
 
 @router.get("/workflows/{name}", responses={404: {"model": Message}, 422: {"model": ValidationErrorResponse}})

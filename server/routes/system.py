@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends
 
 from graph_engine.document import workflow_json_schema
 from graph_engine.events import event_json_schema
+from graph_engine.subworkflows import catalogue
 from server.protocol import PROTOCOL_VERSION
 from server.schemas import DeviceInfo, FreeRequest, FreeResponse, SystemInfo
 from server.state import ServerState, get_state
@@ -24,8 +25,11 @@ State = Annotated[ServerState, Depends(get_state)]
 
 @router.get("/nodes", tags=["catalogue"])
 def node_catalogue(state: State) -> dict[str, Any]:
-    """Every socket type (with the types it accepts) and node schema, plus packs that failed to load."""
-    return state.registry.catalogue()
+    """Every socket type (with the types it accepts) and node schema, plus packs that failed to load.
+
+    Library workflows (saved ones and those of installed workflow packs) are node types too:
+    type "workflow:NAME", category "workflows", with `workflow.hash` to pin them by."""
+    return catalogue(state.registry, state.workflows)
 
 
 @router.get("/schema/workflow", tags=["catalogue"])

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from server_toy_pack import PACK
 
-from graph_engine import Registry
+from graph_engine import Registry, WorkflowLibrary
 from server.app import create_app
 from server.settings import Settings
 
@@ -34,7 +34,11 @@ def make_client(tmp_path: Path, toy_registry: Registry) -> Iterator[AppFactory]:
 
     @contextmanager
     def factory(data_dir: Path | None = None, **overrides: Any) -> Iterator[TestClient]:
-        fields = {"data_dir": data_dir or tmp_path / "data", "registry": toy_registry, "devices": ("cpu",)}
+        # An empty engine library: installed workflow packs need nodes the toy registry lacks.
+        fields = {
+            "data_dir": data_dir or tmp_path / "data", "registry": toy_registry, "devices": ("cpu",),
+            "workflow_library": WorkflowLibrary(),
+        }
         settings = Settings(**(fields | overrides))
         with TestClient(create_app(settings), base_url=BASE_URL) as client:
             yield client

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from graph_engine import ENTRY_POINT_GROUP
+from graph_engine import ENTRY_POINT_GROUP, WORKFLOW_PACK_GROUP
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = REPO / "workflows"
@@ -24,6 +24,12 @@ def pack_arguments() -> list[str]:
     """--pack for the diffusion pack unless it is installed as an entry point already."""
     installed = {entry.name for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
     return [] if "diffusion" in installed else ["--pack", "nodes.pack:PACK"]
+
+
+def library_arguments() -> list[str]:
+    """--workflows for the shipped workflows unless their workflow pack is installed already."""
+    installed = {entry.name for entry in importlib.metadata.entry_points(group=WORKFLOW_PACK_GROUP)}
+    return [] if "shipped" in installed else ["--workflows", str(WORKFLOWS)]
 
 
 @dataclass
@@ -49,7 +55,7 @@ def graph_engine_run(workflow: Path, output_dir: Path, *arguments: str, events: 
         "--device",
         "cpu",
     ]
-    command += pack_arguments() + list(arguments) + (["--events", str(events_file)] if events else [])
+    command += pack_arguments() + library_arguments() + list(arguments) + (["--events", str(events_file)] if events else [])
     # One thread: tiny models run fastest so on the shared machine.
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, check=False, cwd=REPO, capture_output=True, text=True, timeout=300, env=environment)

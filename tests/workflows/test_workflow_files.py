@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 from cli_runs import WORKFLOWS
 
-from graph_engine import Executor, Registry, load_workflow
+import workflows
+from graph_engine import Executor, Registry, WorkflowLibrary, load_workflow
 from nodes.pack import PACK
 
-SHIPPED = ["txt2img", "img2img", "inpaint", "hires_fix", "unconditional", "seed_grid"]
+SHIPPED = ["txt2img", "img2img", "inpaint", "hires_fix", "unconditional", "seed_grid", "compare_samplers"]
 # The knobs users expect, by the names they expect, and the node input each one sets.
 COMMON_PARAMS = {
     "checkpoint": "checkpoint", "prompt": "text", "negative": "text", "seed": "seed", "steps": "steps", "cfg": "cfg",
@@ -24,6 +25,7 @@ EXPECTED = {
                   "batch", "denoise", "upscale"},
     "unconditional": {"checkpoint", "seed", "steps", "sampler", "scheduler", "batch"},
     "seed_grid": {"checkpoint", "prompt", "negative", "seed", "steps", "cfg", "sampler", "scheduler", "width", "height", "batch"},
+    "compare_samplers": {"checkpoint", "prompt", "negative", "seed", "steps", "cfg", "sampler_a", "sampler_b", "scheduler"},
 }  # fmt: skip
 
 
@@ -37,14 +39,19 @@ def test_workflow_is_canonical_valid_and_described(name: str) -> None:
     workflow = load_workflow(path)
     assert path.read_text() == workflow.to_json(), "not in canonical form: load and save it with the engine"
     assert workflow.name == name and len(workflow.description) > 40
-    Executor(Registry([PACK]), device="cpu").validate(workflow)
+    library = WorkflowLibrary.discover(packs=[workflows.PACK], group=None)
+    Executor(Registry([PACK]), device="cpu", library=library).validate(workflow)
     assert set(workflow.params) == EXPECTED[name]
     for param in workflow.params:
         assert workflow.params[param].description, f"param {param} has no description"
         # No defaults in params: the values live in the nodes, so a PNG's embedded copy re-runs as it ran.
         assert workflow.param_default(param) is None
         if param in COMMON_PARAMS:
-            assert all(target.split(".")[1] == COMMON_PARAMS[param] for target in workflow.param_targets(param))
+            for target in workflow.param_targets(param):
+                node_id, _, input_name = target.partition(".")
+                # A workflow node's inputs are its own params, which follow the same names.
+                expected = param if workflow.nodes[node_id].type.startswith("workflow:") else COMMON_PARAMS[param]
+                assert input_name == expected
 
 
 def test_sample_inputs_are_small_pngs() -> None:
