@@ -1,0 +1,57 @@
+"""ComfyUI's sampler and scheduler names and ours.
+
+Names missing from a table have no counterpart: import keeps them (validation then lists the
+choices) and export refuses them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+Warn = Callable[[str], None]
+
+# ComfyUI name -> ours, and why when it is not the same algorithm exactly.
+SAMPLERS: dict[str, tuple[str, str]] = {
+    **{name: (name, "") for name in (
+        "euler", "euler_ancestral", "heun", "dpm_2", "dpm_2_ancestral", "lms", "dpmpp_2s_ancestral",
+        "dpmpp_sde", "dpmpp_2m", "dpmpp_2m_sde", "ddim", "ddpm", "uni_pc", "uni_pc_bh2", "lcm",
+    )},
+    "dpmpp_sde_gpu": ("dpmpp_sde", "the same sampler with its noise drawn on the CPU"),
+    "dpmpp_2m_sde_gpu": ("dpmpp_2m_sde", "the same sampler with its noise drawn on the CPU"),
+}
+SCHEDULERS: dict[str, tuple[str, str]] = {
+    **{name: (name, "") for name in ("normal", "karras", "exponential", "simple", "sgm_uniform")},
+    "ddim_uniform": ("leading", "evenly strided timesteps, as diffusers' 'leading' spacing"),
+}
+# Ours -> ComfyUI, for export: the exact counterparts only.
+SAMPLERS_TO_COMFY = {ours: name for name, (ours, why) in SAMPLERS.items() if not why}
+SCHEDULERS_TO_COMFY = {ours: name for name, (ours, why) in SCHEDULERS.items() if not why}
+
+
+def _importer(table: dict[str, tuple[str, str]], what: str) -> Callable[[object, Warn], object]:
+    def convert(value: object, warn: Warn) -> object:
+        if not isinstance(value, str) or value not in table:
+            known = ", ".join(sorted({ours for ours, _ in table.values()}))
+            warn(f"{what} {value!r} has no counterpart here (choose one of: {known})")
+            return value
+        ours, why = table[value]
+        if why:
+            warn(f"{what} {value!r} became {ours!r}: {why}")
+        return ours
+
+    return convert
+
+
+def _exporter(table: dict[str, str], what: str) -> Callable[[object], object]:
+    def convert(value: object) -> object:
+        if value not in table:
+            raise ValueError(f"{what} {value!r} has no ComfyUI counterpart (ComfyUI has: {', '.join(sorted(table))})")
+        return table[value]  # type: ignore[index]
+
+    return convert
+
+
+sampler_to_ours = _importer(SAMPLERS, "sampler")
+scheduler_to_ours = _importer(SCHEDULERS, "scheduler")
+sampler_to_comfy = _exporter(SAMPLERS_TO_COMFY, "sampler")
+scheduler_to_comfy = _exporter(SCHEDULERS_TO_COMFY, "scheduler")
