@@ -108,7 +108,7 @@ class _Converter:
         if isinstance(value, str) and Path(value).suffix and not Path(value).exists():
             self.warn_for(node)(
                 f"{name} {value!r} names a file in ComfyUI's {folder} folder: give its path here "
-                f"(--set {self.ids[node.id]}.{name}=PATH, or the workflow's {name!r} param)"
+                f"(--set {self.ids[node.id]}.{name}=PATH)"
             )
 
     def placeholder(self, node: ComfyNode) -> NodeEntry:

@@ -165,7 +165,6 @@ MAPPINGS: tuple[NodeMapping, ...] = (
     NodeMapping("PrimitiveFloat", "Float", {}, (Widget("value", "value"),), ("value",)),
     NodeMapping("PrimitiveString", "String", {}, (Widget("value", "value"),), ("value",)),
     NodeMapping("PrimitiveStringMultiline", "String", {}, (Widget("value", "value"),), ("value",)),
-    NodeMapping("PrimitiveBoolean", "Boolean", {}, (Widget("value", "value"),), ("value",)),
 )
 
 BY_COMFY_TYPE: dict[str, NodeMapping] = {mapping.comfy: mapping for mapping in MAPPINGS}
