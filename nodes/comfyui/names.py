@@ -6,7 +6,9 @@ choices) and export refuses them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+
+from nodes.schedulers import SAMPLER_NAMES, SCHEDULE_NAMES
 
 Warn = Callable[[str], None]
 
@@ -42,16 +44,19 @@ def _importer(table: dict[str, tuple[str, str]], what: str) -> Callable[[object,
     return convert
 
 
-def _exporter(table: dict[str, str], what: str) -> Callable[[object], object]:
+def _exporter(table: dict[str, str], ours: Collection[str], what: str) -> Callable[[object], object]:
     def convert(value: object) -> object:
-        if value not in table:
-            raise ValueError(f"{what} {value!r} has no ComfyUI counterpart (ComfyUI has: {', '.join(sorted(table))})")
-        return table[value]  # type: ignore[index]
+        if value in table:
+            return table[value]  # type: ignore[index]
+        if value in ours:
+            known = ", ".join(sorted(table))
+            raise ValueError(f"{what} {value!r} has no ComfyUI counterpart (these have: {known})")
+        return value  # not one of ours: a ComfyUI name kept by the import, which ComfyUI knows
 
     return convert
 
 
 sampler_to_ours = _importer(SAMPLERS, "sampler")
 scheduler_to_ours = _importer(SCHEDULERS, "scheduler")
-sampler_to_comfy = _exporter(SAMPLERS_TO_COMFY, "sampler")
-scheduler_to_comfy = _exporter(SCHEDULERS_TO_COMFY, "scheduler")
+sampler_to_comfy = _exporter(SAMPLERS_TO_COMFY, SAMPLER_NAMES, "sampler")
+scheduler_to_comfy = _exporter(SCHEDULERS_TO_COMFY, SCHEDULE_NAMES, "scheduler")
