@@ -7,7 +7,14 @@ import json
 import sys
 from pathlib import Path
 
-from graph_engine.cli.common import EXIT_INVALID, EXIT_OK, load_registry, parse_assignment, print_issues, read_workflow
+from graph_engine.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    load_registry,
+    parse_assignment,
+    print_issues,
+    read_workflow,
+)
 from graph_engine.importing import ExportError, export_workflow
 from graph_engine.issues import WorkflowValidationError
 from graph_engine.validation import assign_params

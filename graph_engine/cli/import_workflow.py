@@ -6,7 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from graph_engine.cli.common import EXIT_INVALID, EXIT_OK, load_registry, parse_assignment, print_issues
+from graph_engine.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    load_registry,
+    parse_assignment,
+    print_issues,
+)
 from graph_engine.importing import UnreadableDocument, import_workflow
 from graph_engine.issues import WorkflowValidationError
 from graph_engine.validation import assign_params, validate_workflow

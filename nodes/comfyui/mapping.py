@@ -11,7 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from nodes.comfyui.names import Warn, sampler_to_comfy, sampler_to_ours, scheduler_to_comfy, scheduler_to_ours
+from nodes.comfyui.names import (
+    Warn,
+    sampler_to_comfy,
+    sampler_to_ours,
+    scheduler_to_comfy,
+    scheduler_to_ours,
+)
 
 ToOurs = Callable[[Any, Warn], Any]
 ToComfy = Callable[[Any], Any]
@@ -170,3 +176,15 @@ MAPPINGS: tuple[NodeMapping, ...] = (
 BY_COMFY_TYPE: dict[str, NodeMapping] = {mapping.comfy: mapping for mapping in MAPPINGS}
 # Export: the first mapping of each of our types is its ComfyUI counterpart.
 BY_OUR_TYPE: dict[str, NodeMapping] = {mapping.ours: mapping for mapping in reversed(MAPPINGS) if not mapping.note}
+
+
+def mapping_table_markdown() -> str:
+    """The table of mapped nodes for nodes/comfyui/README.md (a test keeps the README in step)."""
+    rows = ["| ComfyUI node | ours | inputs (ComfyUI -> ours) |", "|---|---|---|"]
+    for mapping in MAPPINGS:
+        pairs = [*mapping.links.items(), *((w.comfy, w.ours) for w in mapping.widgets if w.ours is not None)]
+        renamed = ", ".join(f"{comfy} -> {ours}" if comfy != ours else comfy for comfy, ours in pairs) or "-"
+        if mapping.vae_from_graph:
+            renamed += "; vae: taken from the graph"
+        rows.append(f"| {mapping.comfy} | {mapping.ours} | {renamed} |")
+    return "\n".join(rows) + "\n"

@@ -7,7 +7,13 @@ from typing import Annotated, Literal
 import torch
 
 from graph_engine import Description, Range, node
-from nodes.image_ops import ResizeMethod, center_crop_latent, check_mask, resize_latent, upscale_latent
+from nodes.image_ops import (
+    ResizeMethod,
+    center_crop_latent,
+    check_mask,
+    resize_latent,
+    upscale_latent,
+)
 from nodes.types import Latent, LatentValue, Mask, Vae
 
 Side = Annotated[int, Range(8, 16384, step=8), Description("pixels; a multiple of the VAE's downscale factor")]

@@ -8,10 +8,21 @@ from fastapi import APIRouter, Depends, File, HTTPException, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from graph_engine.document import parse_workflow
-from graph_engine.importing import ExportError, UnreadableDocument, export_workflow, import_workflow
+from graph_engine.importing import (
+    ExportError,
+    UnreadableDocument,
+    export_workflow,
+    import_workflow,
+)
 from graph_engine.issues import WorkflowValidationError
 from server.control import ControlError
-from server.schemas import ExportRequest, ExportResponse, ImportResponse, Message, ValidationErrorResponse
+from server.schemas import (
+    ExportRequest,
+    ExportResponse,
+    ImportResponse,
+    Message,
+    ValidationErrorResponse,
+)
 from server.state import ServerState, get_state
 
 router = APIRouter(tags=["workflows"])

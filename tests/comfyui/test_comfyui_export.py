@@ -87,3 +87,10 @@ def test_placeholders_are_written_back_as_they_came(registry: Registry) -> None:
     assert document["10"]["class_type"] == "FaceDetailer"
     assert document["10"]["inputs"] == {**source["10"]["inputs"], "scheduler_func_opt": {"__value__": ["a", "b"]}}
     assert document["9"]["inputs"]["images"] == ["11", 0]
+
+
+def test_readme_lists_exactly_the_mapped_nodes() -> None:
+    from nodes.comfyui.mapping import mapping_table_markdown
+
+    readme = (Path(__file__).resolve().parents[2] / "nodes" / "comfyui" / "README.md").read_text()
+    assert mapping_table_markdown() in readme, "regenerate the table with nodes.comfyui.mapping.mapping_table_markdown()"
