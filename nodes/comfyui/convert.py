@@ -97,6 +97,8 @@ class _Converter:
                 inputs[ours] = widget.to_ours(value, warn)
             else:
                 inputs[ours] = value
+        if mapping.after_import is not None:
+            mapping.after_import(inputs, warn)
         if mapping.file_input is not None:
             self.check_file(node, inputs, *mapping.file_input)
         return NodeEntry(type=mapping.ours, inputs=inputs)
@@ -191,7 +193,7 @@ class _Converter:
                 f"node {node_id} ({self.nodes[node_id].type}): took the VAE of node {sources[0][0]}, one of "
                 f"{len(sources)} in the graph (its size in latents depends on the VAE)"
             )
-        self.set_input(node_id, "vae", Link(node=sources[0][0], output=sources[0][1]))
+        self.set_input(node_id, "vae", Link.model_validate({"from": sources[0][0], "output": sources[0][1]}))
 
     def set_input(self, node_id: str, name: str, value: Any) -> None:
         entry = self.nodes[node_id]

@@ -196,7 +196,9 @@ class _Parser:
         if mapping is not None and isinstance(raw_widgets, list):
             for name, value in self.widget_values(level, node, mapping, raw_widgets).items():
                 inputs.setdefault(name, value)  # a widget turned into a linked input keeps the link
-        properties = node.get("properties") if isinstance(node.get("properties"), Mapping) else {}
+        properties = node.get("properties")
+        if not isinstance(properties, Mapping):
+            properties = {}
         self.graph.nodes[comfy_id] = ComfyNode(
             comfy_id,
             node["type"],
@@ -232,7 +234,7 @@ class _Parser:
         for link_id in outputs[0].get("links") or []:
             link = level.links.get(int(link_id))
             target = level.nodes.get(link[2]) if link else None
-            if target is None or target["type"] in VIRTUAL_TYPES or target["type"] in self.subgraphs:
+            if link is None or target is None or target["type"] in VIRTUAL_TYPES or target["type"] in self.subgraphs:
                 continue
             entries = target.get("inputs") or []
             entry = entries[link[3]] if link[3] < len(entries) else {}

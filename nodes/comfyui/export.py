@@ -68,6 +68,10 @@ class _Exporter:
         widgets = mapping.ours_to_widget()
         inputs: dict[str, Any] = dict(mapping.comfy_only)
         before = len(self.issues)
+
+        def warn(message: str) -> None:
+            self.warnings.append(f"node {node_id!r} ({entry.type}): {message}")
+
         for input_spec in spec.inputs:
             name = input_spec.name
             value = entry.inputs.get(name, input_spec.default)
@@ -80,11 +84,13 @@ class _Exporter:
             elif name in widgets:
                 widget = widgets[name]
                 try:
-                    inputs[widget.comfy] = widget.to_comfy(value) if widget.to_comfy else value
+                    inputs[widget.comfy] = widget.to_comfy(value, warn) if widget.to_comfy else value
                 except ValueError as error:
                     self.fail(node_id, entry, f"input {name!r}: {error}")
             elif value is not MISSING and value != input_spec.default:
                 self.fail(node_id, entry, f"input {name!r} = {value!r}: ComfyUI's {mapping.comfy} has no such input")
+        if mapping.before_export is not None:
+            mapping.before_export(inputs)
         return inputs if len(self.issues) == before else None
 
     def node(self, node_id: str, entry: NodeEntry) -> dict[str, Any] | None:

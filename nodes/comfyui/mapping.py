@@ -20,7 +20,10 @@ from nodes.comfyui.names import (
 )
 
 ToOurs = Callable[[Any, Warn], Any]
-ToComfy = Callable[[Any], Any]
+ToComfy = Callable[[Any, Warn], Any]
+# Conversions that need several inputs at once: on our inputs after import, on ComfyUI's before export.
+AfterImport = Callable[[dict[str, Any], Warn], None]
+BeforeExport = Callable[[dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class NodeMapping:
     vae_from_graph: bool = False  # ours needs a VAE link that ComfyUI's node does without
     comfy_only: dict[str, Any] = field(default_factory=dict)  # ComfyUI inputs we lack: value on export
     file_input: tuple[str, str] | None = None  # (our input, ComfyUI folder) for a file ComfyUI names by folder
+    after_import: AfterImport | None = None
+    before_export: BeforeExport | None = None
 
     def widget(self, comfy_name: str) -> Widget | None:
         return next((widget for widget in self.widgets if widget.comfy == comfy_name), None)
@@ -63,7 +68,7 @@ def _enabled(value: Any, warn: Warn) -> Any:
     return value
 
 
-def _enable(value: Any) -> str:
+def _enable(value: Any, warn: Warn) -> str:
     return "enable" if value else "disable"
 
 
@@ -79,7 +84,7 @@ def _resize_to_ours(value: Any, warn: Warn) -> Any:
     return value
 
 
-def _resize_to_comfy(value: Any) -> Any:
+def _resize_to_comfy(value: Any, warn: Warn) -> Any:
     return "nearest-exact" if value == "nearest" else value
 
 
@@ -91,9 +96,34 @@ def _last_layer_to_clip_skip(value: Any, warn: Warn) -> Any:
     return value
 
 
-def _clip_skip_to_last_layer(value: Any) -> Any:
+def _clip_skip_to_last_layer(value: Any, warn: Warn) -> Any:
     return -int(value) - 1
 
+
+MAX_OVERLAP = 0.75  # our tiled VAE nodes' largest overlap fraction
+
+
+def _overlap_to_fraction(inputs: dict[str, Any], warn: Warn) -> None:
+    """ComfyUI's tile overlap is in pixels; ours is a fraction of the tile."""
+    tile, overlap = inputs.get("tile_size"), inputs.get("overlap")
+    if isinstance(tile, int) and tile > 0 and isinstance(overlap, (int, float)):
+        fraction = overlap / tile
+        if fraction > MAX_OVERLAP:
+            warn(f"an overlap of {overlap} px on {tile} px tiles became {MAX_OVERLAP} of a tile (the most we take)")
+        inputs["overlap"] = min(fraction, MAX_OVERLAP)
+
+
+def _overlap_to_pixels(inputs: dict[str, Any]) -> None:
+    tile, overlap = inputs.get("tile_size"), inputs.get("overlap")
+    if isinstance(tile, int) and isinstance(overlap, (int, float)):
+        inputs["overlap"] = round(overlap * tile)
+
+
+# Video-only inputs of ComfyUI's tiled VAE nodes: images ignore them.
+TEMPORAL = (Widget("temporal_size", None), Widget("temporal_overlap", None))
+TILED = {"widgets": (Widget("tile_size", "tile_size"), Widget("overlap", "overlap"), *TEMPORAL),
+         "comfy_only": {"temporal_size": 64, "temporal_overlap": 8},
+         "after_import": _overlap_to_fraction, "before_export": _overlap_to_pixels}
 
 SAMPLER = Widget("sampler_name", "sampler", sampler_to_ours, sampler_to_comfy)
 SCHEDULER = Widget("scheduler", "scheduler", scheduler_to_ours, scheduler_to_comfy)
@@ -151,6 +181,10 @@ MAPPINGS: tuple[NodeMapping, ...] = (
     NodeMapping("LatentBatch", "LatentBatch", {"samples1": "first", "samples2": "second"}, (), ("latent",)),
     NodeMapping("VAEDecode", "VAEDecode", {"samples": "latent", "vae": "vae"}, (), ("image",)),
     NodeMapping("VAEEncode", "VAEEncode", {"pixels": "image", "vae": "vae"}, (), ("latent",)),
+    NodeMapping("VAEDecodeTiled", "VAEDecodeTiled", {"samples": "latent", "vae": "vae"}, outputs=("image",),
+                **TILED),  # type: ignore[arg-type]
+    NodeMapping("VAEEncodeTiled", "VAEEncodeTiled", {"pixels": "image", "vae": "vae"}, outputs=("latent",),
+                **TILED),  # type: ignore[arg-type]
     NodeMapping("VAEEncodeForInpaint", "InpaintEncode", {"pixels": "image", "vae": "vae", "mask": "mask"},
                 (Widget("grow_mask_by", "grow_mask_by"),), ("latent",)),
     NodeMapping("LoadImage", "LoadImage", {}, (Widget("image", "image"), UPLOAD_BUTTON), ("image", "mask"),

@@ -25,9 +25,18 @@ SCHEDULERS: dict[str, tuple[str, str]] = {
     **{name: (name, "") for name in ("normal", "karras", "exponential", "simple", "sgm_uniform")},
     "ddim_uniform": ("leading", "evenly strided timesteps, as diffusers' 'leading' spacing"),
 }
-# Ours -> ComfyUI, for export: the exact counterparts only.
-SAMPLERS_TO_COMFY = {ours: name for name, (ours, why) in SAMPLERS.items() if not why}
-SCHEDULERS_TO_COMFY = {ours: name for name, (ours, why) in SCHEDULERS.items() if not why}
+
+
+def _reverse(table: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """Ours -> (ComfyUI name, why it is approximate): the exact counterpart where there is one."""
+    reverse: dict[str, tuple[str, str]] = {}
+    for name, (ours, why) in sorted(table.items(), key=lambda item: bool(item[1][1])):
+        reverse.setdefault(ours, (name, why))
+    return reverse
+
+
+SAMPLERS_TO_COMFY = _reverse(SAMPLERS)
+SCHEDULERS_TO_COMFY = _reverse(SCHEDULERS)
 
 
 def _importer(table: dict[str, tuple[str, str]], what: str) -> Callable[[object, Warn], object]:
@@ -44,10 +53,13 @@ def _importer(table: dict[str, tuple[str, str]], what: str) -> Callable[[object,
     return convert
 
 
-def _exporter(table: dict[str, str], ours: Collection[str], what: str) -> Callable[[object], object]:
-    def convert(value: object) -> object:
+def _exporter(table: dict[str, tuple[str, str]], ours: Collection[str], what: str) -> Callable[[object, Warn], object]:
+    def convert(value: object, warn: Warn) -> object:
         if value in table:
-            return table[value]  # type: ignore[index]
+            name, why = table[value]  # type: ignore[index]
+            if why:
+                warn(f"{what} {value!r} became ComfyUI's {name!r}: {why}")
+            return name
         if value in ours:
             known = ", ".join(sorted(table))
             raise ValueError(f"{what} {value!r} has no ComfyUI counterpart (these have: {known})")

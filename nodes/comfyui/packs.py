@@ -73,7 +73,7 @@ CORE_NODES = frozenset({
     "ControlNetApplyAdvanced", "StyleModelLoader", "StyleModelApply", "unCLIPConditioning", "GLIGENLoader",
     "GLIGENTextBoxApply", "ConditioningAverage", "ConditioningSetArea", "ConditioningSetAreaPercentage",
     "ConditioningSetAreaStrength", "ConditioningSetMask", "ConditioningSetTimestepRange", "InpaintModelConditioning",
-    "VAEDecodeTiled", "VAEEncodeTiled", "RepeatLatentBatch", "LatentComposite", "LatentBlend", "LatentRotate",
+    "RepeatLatentBatch", "LatentComposite", "LatentBlend", "LatentRotate",
     "LatentFlip", "LatentCrop", "ImageScaleBy", "ImageInvert", "ImagePadForOutpaint", "EmptyImage", "SaveLatent",
     "LoadLatent", "LoadImageOutput", "KSamplerSelect", "BasicScheduler", "CFGGuider", "SamplerCustom",
     "SamplerCustomAdvanced", "RandomNoise", "SplitSigmas", "UpscaleModelLoader", "ImageUpscaleWithModel",

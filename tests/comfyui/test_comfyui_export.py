@@ -80,6 +80,14 @@ def test_converted_values_go_back_to_comfyui_names(registry: Registry) -> None:
     assert document["11"]["_meta"]["title"] == "First pass"
 
 
+def test_tiled_vae_overlap_goes_back_to_pixels(registry: Registry) -> None:
+    source = json.loads(document_text("img2img_inpaint_api.json"))
+    imported = import_workflow(json.dumps(source), registry).workflow
+    document = export_workflow(imported, "comfyui-api", registry).document
+    for node_id in ("18", "25"):
+        assert document[node_id]["inputs"] == source[node_id]["inputs"]
+
+
 def test_placeholders_are_written_back_as_they_came(registry: Registry) -> None:
     source = json.loads(document_text("custom_nodes_api.json"))
     imported = import_workflow(json.dumps(source), registry).workflow

@@ -128,6 +128,8 @@ def test_api_img2img_and_inpaint_workflow(executor: Executor, registry: Registry
     assert workflow.nodes["9"].inputs["channel"] == "red"
     assert "upload" not in workflow.nodes["2"].inputs  # the upload button is the frontend's
     assert workflow.nodes["23"].type == "String" and workflow.nodes["11"].inputs["text"].node == "23"
+    assert (workflow.nodes["18"].inputs["tile_size"], workflow.nodes["18"].inputs["overlap"]) == (32, 0.5)  # 16 px
+    assert "temporal_size" not in workflow.nodes["25"].inputs
     result = run_ok(executor, workflow)
     assert len(result.files) == 2  # SaveImage of a batch of two
 
