@@ -126,7 +126,7 @@ def set_torch_threads(count: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    workflow = read_workflow(args.workflow)
+    workflow = read_workflow(args.workflow, args)
     if workflow is None:
         return EXIT_INVALID
     registry = load_registry(args)

@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    workflow = read_workflow(args.workflow)
+    workflow = read_workflow(args.workflow, args)
     if workflow is None:
         return EXIT_INVALID
     try:

@@ -105,3 +105,10 @@ def test_cli_export_names_nodes_that_do_not_map(tmp_path: Path, capsys: pytest.C
     out = tmp_path / "api.json"
     assert main(["export-comfy", str(ROOT / "workflows" / "txt2img.json"), "-o", str(out), "--set", "seed=9"]) == 0
     assert json.loads(out.read_text())["sampler"]["inputs"]["seed"] == 9
+
+
+def test_running_a_comfyui_file_directly_hints_at_import(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    png = tmp_path / "ComfyUI_00002_.png"
+    png.write_bytes(comfyui_png({"workflow": document_text("txt2img_editor.json")}))
+    assert main(["validate", str(png)]) == 2
+    assert f"hint: {png} is a comfyui-editor document: convert it with `graph-engine import" in capsys.readouterr().err
