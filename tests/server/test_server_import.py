@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import AppFactory
 from fastapi.testclient import TestClient
 from PIL import Image, PngImagePlugin
 
@@ -30,7 +29,7 @@ API_DOCUMENT: dict[str, Any] = {
 
 
 @pytest.fixture()
-def diffusion_client(make_client: AppFactory) -> Any:
+def diffusion_client(make_client: Any) -> Any:
     with make_client(registry=Registry([PACK])) as client:
         yield client
 
