@@ -90,6 +90,22 @@ InputValue = Annotated[
 ]
 
 
+class Placeholder(BaseModel):
+    """Marks a node imported from another tool whose type no pack of ours provides.
+
+    The node is kept (with its links) so that nothing is lost and validation can name what is
+    missing; `original` holds what the importer could not express as inputs (e.g. positional
+    widget values), so that an exporter can write the node back unchanged.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(description="The tool the node came from, e.g. 'ComfyUI'.")
+    original_type: str = Field(description="The node type in that tool.")
+    provided_by: str = Field(default="", description="Where to get the node type, if known (e.g. a node pack).")
+    original: dict[str, JsonValue] = Field(default_factory=dict, description="Importer data kept for export.")
+
+
 class NodeEntry(BaseModel):
     """One node of the workflow: its type and its inputs (links or constants)."""
 
@@ -104,6 +120,9 @@ class NodeEntry(BaseModel):
         default=None,
         description="For workflow nodes: the content hash of the definition this node was made with; "
         "validation reports a definition that changed since.",
+    )
+    placeholder: Placeholder | None = Field(
+        default=None, description="Set on imported nodes of a type we do not have: validation reports them."
     )
 
 

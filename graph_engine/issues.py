@@ -18,6 +18,7 @@ class IssueCode(str, Enum):
     INVALID_DOCUMENT = "invalid_document"
     UNSUPPORTED_SCHEMA_VERSION = "unsupported_schema_version"
     UNKNOWN_NODE_TYPE = "unknown_node_type"
+    MISSING_NODE_TYPE = "missing_node_type"  # a placeholder for an imported node type we lack
     UNKNOWN_INPUT = "unknown_input"
     MISSING_INPUT = "missing_input"
     UNKNOWN_NODE = "unknown_node"

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from graph_engine.resources import ResourceFactory
 from graph_engine.spec import NodeSpec
 from graph_engine.types import PRIMITIVE_TYPES, SocketType
+
+if TYPE_CHECKING:
+    from graph_engine.importing import WorkflowExporter, WorkflowImporter
 
 
 @dataclass(frozen=True, init=False)
@@ -21,6 +25,8 @@ class NodePack:
     Third-party packs are found through the entry point group `graph_engine.node_packs`,
     whose entry points resolve to a NodePack. `resources` maps service types its nodes
     look up with `ctx.resource(Type)` to factories (see graph_engine.resources).
+    `importers` and `exporters` read and write other tools' workflow formats
+    (see graph_engine.importing).
     """
 
     name: str
@@ -29,6 +35,8 @@ class NodePack:
     builtin: bool
     description: str
     resources: Mapping[type, ResourceFactory]
+    importers: tuple[WorkflowImporter, ...]
+    exporters: tuple[WorkflowExporter, ...]
 
     def __init__(
         self,
@@ -39,6 +47,8 @@ class NodePack:
         builtin: bool = False,
         description: str = "",
         resources: Mapping[type, ResourceFactory] | None = None,
+        importers: Iterable[WorkflowImporter] = (),
+        exporters: Iterable[WorkflowExporter] = (),
     ) -> None:
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "types", tuple(types))
@@ -46,6 +56,8 @@ class NodePack:
         object.__setattr__(self, "builtin", builtin)
         object.__setattr__(self, "description", description)
         object.__setattr__(self, "resources", MappingProxyType(dict(resources or {})))
+        object.__setattr__(self, "importers", tuple(importers))
+        object.__setattr__(self, "exporters", tuple(exporters))
 
 
 CORE_PACK = NodePack("core", types=PRIMITIVE_TYPES, builtin=True, description="The engine's primitive socket types.")

@@ -16,12 +16,15 @@ import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graph_engine.pack import CORE_PACK, NodePack
 from graph_engine.resources import ResourceFactory
 from graph_engine.spec import NodeSpec
 from graph_engine.types import SocketType, is_compatible
+
+if TYPE_CHECKING:
+    from graph_engine.importing import WorkflowExporter, WorkflowImporter
 
 ENTRY_POINT_GROUP = "graph_engine.node_packs"
 
@@ -128,6 +131,15 @@ class Registry:
             for kind, factory in pack.resources.items():
                 factories.setdefault(kind, factory)
         return factories
+
+    @property
+    def importers(self) -> list[WorkflowImporter]:
+        """Readers of other tools' workflow formats, from the loaded packs (in load order)."""
+        return [importer for pack in self.packs for importer in pack.importers]
+
+    @property
+    def exporters(self) -> list[WorkflowExporter]:
+        return [exporter for pack in self.packs for exporter in pack.exporters]
 
     def _add_types(self, pack: NodePack) -> bool:
         problems = []

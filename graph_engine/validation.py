@@ -17,7 +17,7 @@ from typing import Any
 
 import networkx as nx
 
-from graph_engine.document import Link, NodeEntry, Workflow
+from graph_engine.document import Link, NodeEntry, Placeholder, Workflow
 from graph_engine.hashing import key_base
 from graph_engine.issues import IssueCode, ValidationIssue, WorkflowValidationError
 from graph_engine.memo import BoundedMemo
@@ -90,7 +90,9 @@ class _Checker:
         for node_id, entry in self.workflow.nodes.items():
             spec = nodes.get(entry.type)
             self.specs[node_id] = spec
-            if spec is None:
+            if spec is None and entry.placeholder is not None:
+                self.missing_type(node_id, entry.placeholder)
+            elif spec is None:
                 suggestion = self.registry.suggest(entry.type)
                 hint = f"; did you mean {suggestion!r}?" if suggestion else ""
                 self.add(
@@ -101,6 +103,18 @@ class _Checker:
                     got=entry.type,
                     suggestion=suggestion,
                 )
+
+    def missing_type(self, node_id: str, placeholder: Placeholder) -> None:
+        where = f" (it comes from {placeholder.provided_by})" if placeholder.provided_by else ""
+        self.add(
+            IssueCode.MISSING_NODE_TYPE,
+            f"node {node_id!r} is a {placeholder.source} {placeholder.original_type!r} node, "
+            f"which no loaded node pack provides{where}",
+            node_id=node_id,
+            location=f"nodes.{node_id}.type",
+            got=placeholder.original_type,
+            expected=placeholder.provided_by or None,
+        )
 
     # ---- params and overrides ---------------------------------------------------------
 
@@ -498,3 +512,24 @@ def validate_workflow(
         for content, compiled in new:
             memo.remember(content, compiled, workflow)
     return CompiledWorkflow(effective, nodes, dict(workflow.outputs), output_nodes, graph, order)
+
+
+def assign_params(
+    workflow: Workflow,
+    registry: Registry,
+    params: Mapping[str, Any],
+    *,
+    params_as_text: bool = False,
+) -> Workflow:
+    """`workflow` with param values (names or "node.input" paths) written into its nodes as constants.
+
+    Only the values and the params they name are checked (the workflow may still be invalid
+    otherwise, e.g. hold placeholder nodes); raises WorkflowValidationError for a bad value.
+    """
+    checker = _Checker(workflow, registry)
+    checker.resolve_types()
+    checker.issues.clear()  # unknown node types are validation's business, not this function's
+    assigned = checker.assignments(params, params_as_text)
+    if checker.issues:
+        raise WorkflowValidationError(checker.issues)
+    return _apply_assignments(workflow, assigned)

@@ -90,15 +90,25 @@ def crop_image(image: torch.Tensor, x: int, y: int, width: int, height: int) -> 
     return image[:, y : y + height, x : x + width].contiguous()
 
 
+def _aspect_box(image_height: int, image_width: int, width: int, height: int) -> tuple[int, int, int, int]:
+    """(x, y, width, height) of the largest centred box with the aspect ratio width:height."""
+    if image_width * height > image_height * width:  # too wide
+        crop_width = max(1, round(image_height * width / height))
+        return (image_width - crop_width) // 2, 0, crop_width, image_height
+    crop_height = max(1, round(image_width * height / width))
+    return 0, (image_height - crop_height) // 2, image_width, crop_height
+
+
 def center_crop_to_aspect(image: torch.Tensor, width: int, height: int) -> torch.Tensor:
     """The largest centred crop with the aspect ratio width:height."""
     check_image(image)
-    _, image_height, image_width, _ = image.shape
-    if image_width * height > image_height * width:  # too wide
-        crop_width = max(1, round(image_height * width / height))
-        return crop_image(image, (image_width - crop_width) // 2, 0, crop_width, image_height)
-    crop_height = max(1, round(image_width * height / width))
-    return crop_image(image, 0, (image_height - crop_height) // 2, image_width, crop_height)
+    return crop_image(image, *_aspect_box(image.shape[1], image.shape[2], width, height))
+
+
+def center_crop_latent(samples: torch.Tensor, width: int, height: int) -> torch.Tensor:
+    """The largest centred crop of [B, C, h, w] (latents or a noise mask) with the aspect ratio width:height."""
+    x, y, crop_width, crop_height = _aspect_box(samples.shape[2], samples.shape[3], width, height)
+    return samples[:, :, y : y + crop_height, x : x + crop_width].contiguous()
 
 
 def crop_to_multiple(image: torch.Tensor, multiple: int) -> torch.Tensor:
@@ -168,6 +178,11 @@ def upscale_latent(samples: torch.Tensor, scale: float, method: ResizeMethod = "
     if not scale > 0:
         raise ValueError(f"latent scale must be > 0, got {scale}")
     height, width = (max(1, round(side * scale)) for side in samples.shape[2:])
+    return resize_latent(samples, height, width, method)
+
+
+def resize_latent(samples: torch.Tensor, height: int, width: int, method: ResizeMethod = "bilinear") -> torch.Tensor:
+    """Latent samples (or a latent noise mask) [B, C, h, w] resized to height x width."""
     # No antialiasing in latent space: it would smear the channels' statistics.
     if method in ("bilinear", "bicubic"):
         return F.interpolate(samples, size=(height, width), mode=method, align_corners=False)

@@ -20,6 +20,7 @@ from nodes.definitions import (
     unconditional,
     vae,
 )
+from nodes.comfyui import EXPORTERS, IMPORTERS
 from nodes.lora import node as lora
 from nodes.model_manager import ModelManager
 from nodes.types import SOCKET_TYPES
@@ -53,4 +54,6 @@ PACK = NodePack(
     builtin=True,
     description="Stable Diffusion building blocks: loaders, text encoding, sampling, VAE, images.",
     resources={ModelManager: ModelManager},
+    importers=IMPORTERS,
+    exporters=EXPORTERS,
 )

@@ -82,6 +82,7 @@ class ClipHandle:
     tokenizer_2: PreTrainedTokenizerBase | None = None
     text_encoder_2: ManagedModel | None = None
     patches: Mapping[str, tuple[WeightPatch, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    clip_skip: int = 0  # final layers a text encode node skips unless it says otherwise (ClipSkip sets it)
 
     def __post_init__(self) -> None:
         if (self.tokenizer_2 is None) != (self.text_encoder_2 is None):

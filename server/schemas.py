@@ -87,6 +87,28 @@ class ValidationErrorResponse(BaseModel):
     errors: list[dict[str, Any]] = Field(default_factory=list)
 
 
+class ImportResponse(BaseModel):
+    """An imported document as our workflow (not yet validated: unknown node types are placeholders
+    that validation will name), the format it was in, and what the import had to approximate or leave out."""
+
+    workflow: dict[str, Any]
+    format: str = Field(description="'graph-engine', 'comfyui-api' or 'comfyui-editor' (or another pack's format).")
+    warnings: list[str]
+
+
+class ExportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    workflow: dict[str, Any] = Field(description="A workflow document.")
+    format: str = Field(default="comfyui-api", description="The format to write (see GET /export/formats).")
+
+
+class ExportResponse(BaseModel):
+    document: dict[str, Any]
+    format: str
+    warnings: list[str]
+
+
 class QueueState(BaseModel):
     paused: bool
     running: list[Run]

@@ -1,7 +1,7 @@
 """The `graph-engine` command line.
 
 Each subcommand is a module with `add_arguments(parser)` and `run(args) -> exit code` (and
-optionally `HELP`, else the first docstring line is the help text). `SUBCOMMANDS` maps
+optionally `HELP`, else the first docstring line is the help text, and `ALIASES`). `SUBCOMMANDS` maps
 names to the engine's own; `OPTIONAL_SUBCOMMANDS` names commands from other parts of the
 project (the server's `serve`), added when their module is importable. Every subcommand
 gets `--pack MODULE:ATTR` (read as `args.pack`, a list) and `--no-installed-packs` (read as
@@ -28,6 +28,8 @@ SUBCOMMANDS = {
     "schema": "graph_engine.cli.schema",
     "workflows": "graph_engine.cli.workflows",
     "pin": "graph_engine.cli.pin",
+    "import": "graph_engine.cli.import_workflow",
+    "export": "graph_engine.cli.export_workflow",
 }
 OPTIONAL_SUBCOMMANDS = {"serve": "server.cli"}
 
@@ -41,7 +43,7 @@ def _module_exists(name: str) -> bool:
 
 def _add_subcommand(subparsers: argparse._SubParsersAction, name: str, module: ModuleType) -> None:
     summary = getattr(module, "HELP", None) or (module.__doc__ or "").strip().splitlines()[0]
-    parser = subparsers.add_parser(name, help=summary, description=summary)
+    parser = subparsers.add_parser(name, help=summary, description=summary, aliases=getattr(module, "ALIASES", ()))
     module.add_arguments(parser)
     parser.add_argument(
         "--pack",

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from graph_engine.document import Workflow, load_workflow
+from graph_engine.importing import NATIVE_FORMAT, UnreadableDocument, import_workflow
 from graph_engine.issues import WorkflowValidationError
 from graph_engine.library import WORKFLOW_PACK_GROUP, WorkflowLibrary
 from graph_engine.registry import Registry
@@ -49,15 +50,28 @@ def workflow_path(argument: Path, library: WorkflowLibrary) -> Path:
     return entry.path if entry is not None else argument
 
 
-def read_workflow(path: Path) -> Workflow | None:
-    """The workflow at `path`, or None after printing why it cannot be read or parsed."""
+def read_workflow(path: Path, args: argparse.Namespace | None = None) -> Workflow | None:
+    """The workflow at `path`, or None after printing why it cannot be read or parsed (and, given
+    the command's `args` for the registry, how to import it if it is another tool's format)."""
     try:
         return load_workflow(path)
     except OSError as error:
         print(f"cannot read {path}: {error.strerror}", file=sys.stderr)
     except WorkflowValidationError as error:
         print_issues(error)
+        if args is not None:
+            _hint_import(path, args)
     return None
+
+
+def _hint_import(path: Path, args: argparse.Namespace) -> None:
+    try:
+        imported = import_workflow(path.read_bytes(), load_registry(args))
+    except (OSError, UnreadableDocument, WorkflowValidationError):
+        return
+    if imported.format != NATIVE_FORMAT:
+        command = f"graph-engine import {path} -o WORKFLOW.json"
+        print(f"hint: {path} is a {imported.format} document: convert it with `{command}`", file=sys.stderr)
 
 
 def parse_assignment(text: str) -> tuple[str, str]:
@@ -86,7 +100,8 @@ def split_values(text: str) -> list[str]:
     return values
 
 
-def print_issues(error: WorkflowValidationError, stream: TextIO = sys.stderr) -> None:
+def print_issues(error: WorkflowValidationError, stream: TextIO | None = None) -> None:
+    stream = stream or sys.stderr  # looked up per call: tests and callers may swap sys.stderr
     count = len(error.issues)
     print(f"invalid workflow: {count} problem{'s' if count != 1 else ''}", file=stream)
     for issue in error.issues:

@@ -129,7 +129,7 @@ def set_torch_threads(count: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     library = load_library(args)
-    workflow = read_workflow(workflow_path(args.workflow, library))
+    workflow = read_workflow(workflow_path(args.workflow, library), args)
     if workflow is None:
         return EXIT_INVALID
     registry = load_registry(args)

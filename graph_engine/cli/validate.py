@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     library = load_library(args)
-    workflow = read_workflow(workflow_path(args.workflow, library))
+    workflow = read_workflow(workflow_path(args.workflow, library), args)
     if workflow is None:
         return EXIT_INVALID
     try:

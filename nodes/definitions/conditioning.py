@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from contextlib import ExitStack
+from dataclasses import replace
 from typing import Annotated
 
 import torch
 
-from graph_engine import Context, Description, Multiline, Range, node
+from graph_engine import Context, Description, Multiline, Out, Range, node
 from nodes.sampling import patched
 from nodes.text_encoding import Conditioning, SizeConditioning, encode_prompt
 from nodes.types import Clip, ClipHandle, Cond
@@ -34,7 +35,14 @@ def encode(clip: ClipHandle, device: str, text: str, **options: object) -> Condi
 def TextEncode(ctx: Context, clip: Clip, text: PromptInput = "", clip_skip: ClipSkipInput = 0) -> Cond:
     """Encode a prompt. Long prompts are encoded in 75-token chunks; SDXL CLIPs get their default
     1024x1024 size conditioning (use TextEncodeSDXL to set it)."""
-    return encode(clip, ctx.device, text, clip_skip=clip_skip or None)
+    return encode(clip, ctx.device, text, clip_skip=clip_skip or clip.clip_skip or None)
+
+
+@node(category="conditioning")
+def ClipSkip(clip: Clip, clip_skip: ClipSkipInput = 1) -> Annotated[Clip, Out("clip")]:
+    """The CLIP with a default clip skip for the text encoders it reaches (their own clip_skip, if set,
+    wins): ComfyUI's CLIPSetLastLayer, where stop_at_clip_layer -2 is clip_skip 1."""
+    return replace(clip, clip_skip=clip_skip)
 
 
 @node(category="conditioning")
@@ -60,7 +68,8 @@ def TextEncodeSDXL(
         crop_top_left=(crop_top, crop_left),
         target_size=(target_height, target_width),
     )
-    return encode(clip, ctx.device, text, prompt_2=text_2 or None, clip_skip=clip_skip or None, size=size)
+    skip = clip_skip or clip.clip_skip or None
+    return encode(clip, ctx.device, text, prompt_2=text_2 or None, clip_skip=skip, size=size)
 
 
 @node(category="conditioning")

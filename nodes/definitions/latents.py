@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import torch
 
 from graph_engine import Description, Range, node
-from nodes.image_ops import ResizeMethod, check_mask, upscale_latent
+from nodes.image_ops import (
+    ResizeMethod,
+    center_crop_latent,
+    check_mask,
+    resize_latent,
+    upscale_latent,
+)
 from nodes.types import Latent, LatentValue, Mask, Vae
 
 Side = Annotated[int, Range(8, 16384, step=8), Description("pixels; a multiple of the VAE's downscale factor")]
@@ -33,6 +39,26 @@ def LatentUpscale(
 ) -> LatentValue:
     """Resize latents by a factor (e.g. 2 for a hires-fix second pass); a noise mask follows the latent."""
     return Latent(upscale_latent(latent.samples, scale_by, method), latent.noise_mask, latent.batch_index)
+
+
+@node(category="latent")
+def LatentScale(
+    latent: LatentValue,
+    vae: Annotated[Vae, Description("the latents' VAE: it gives the pixels-to-latent factor")],
+    width: Side = 512,
+    height: Side = 512,
+    method: ResizeMethod = "bilinear",
+    crop: Annotated[Literal["disabled", "center"], Description("center: crop to the new aspect ratio first")] = "disabled",
+) -> LatentValue:
+    """Resize latents to those of a width x height image (ComfyUI's LatentUpscale); a noise mask follows."""
+    factor = vae.downscale
+    if width % factor or height % factor:
+        raise ValueError(f"width and height must be multiples of the VAE's downscale factor {factor}, got {width}x{height}")
+    samples, mask = latent.samples, latent.noise_mask
+    if crop == "center":
+        samples = center_crop_latent(samples, width, height)
+        mask = center_crop_latent(mask, width, height) if mask is not None else None
+    return Latent(resize_latent(samples, height // factor, width // factor, method), mask, latent.batch_index)
 
 
 @node(category="latent")

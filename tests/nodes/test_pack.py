@@ -13,8 +13,8 @@ from nodes.pack import DEFINITION_MODULES, PACK, nodes_defined_in
 from nodes.types import LATENT, MODEL, SAMPLER, SOCKET_TYPES, ClipHandle, Latent
 
 EXPECTED_NODES = {
-    "CheckpointLoader", "VAELoader", "LoraLoader", "LoraLoaderModelOnly", "UnconditionalLoader", "TextEncode", "TextEncodeSDXL", "ConditioningCombine",
-    "ConditioningZero", "EmptyLatent", "LatentUpscale", "SetLatentNoiseMask", "LatentBatch", "LatentFromBatch",
+    "CheckpointLoader", "VAELoader", "LoraLoader", "LoraLoaderModelOnly", "UnconditionalLoader", "TextEncode", "TextEncodeSDXL", "ClipSkip",
+    "ConditioningCombine", "ConditioningZero", "EmptyLatent", "LatentUpscale", "LatentScale", "SetLatentNoiseMask", "LatentBatch", "LatentFromBatch",
     "KSampler", "KSamplerAdvanced", "VAEEncode", "VAEDecode", "VAEEncodeTiled", "VAEDecodeTiled", "InpaintEncode",
     "LoadImage", "LoadMask", "SaveImage", "PreviewImage", "ImageScale", "ImageCrop", "ImageBatch", "ImageGrid",
     "Int", "Float", "String", "Boolean", "Seed", "UnconditionalSample",
