@@ -149,20 +149,24 @@ class Recipe:
     caption_dropout: float = 0.1
     # min-SNR-gamma loss weighting (Hang et al. 2023): faster convergence for a fixed step budget.
     snr_gamma: float = 5.0
+    # Offset noise (a per-image, per-channel constant added to the training noise): SD's schedule keeps
+    # some signal at its last step, so without it the sampler's starting noise decides the mean colour
+    # of the picture, i.e. the background, and the prompt cannot change it.
+    offset_noise: float = 0.2
     kl_weight: float = 1e-6
     # Held-out images over which the latent std (hence the VAE scaling factor) is measured.
     scaling_images: int = 256
     edge_weight: float = 0.5
     vae: StageSettings = field(
         default_factory=lambda: StageSettings(
-            steps=1000, batch_size=8, learning_rate=1.5e-3, warmup_steps=50, sample_every=250
+            steps=4000, batch_size=8, learning_rate=1.5e-3, warmup_steps=50, sample_every=500
         )
     )
     unet: StageSettings = field(
-        default_factory=lambda: StageSettings(steps=2000, batch_size=16, learning_rate=1e-3, warmup_steps=100)
+        default_factory=lambda: StageSettings(steps=3000, batch_size=64, learning_rate=1e-3, warmup_steps=100)
     )
     ddpm: StageSettings = field(
-        default_factory=lambda: StageSettings(steps=2000, batch_size=16, learning_rate=1e-3, warmup_steps=50)
+        default_factory=lambda: StageSettings(steps=4000, batch_size=16, learning_rate=1e-3, warmup_steps=50)
     )
 
 

@@ -5,7 +5,7 @@ Stages, in order; each one is resumable and is skipped once finished:
   vae   AutoencoderKL 64x64x3 <-> 16x16x4: L1 + edge reconstruction + a small KL term. Afterwards
         the latent scaling factor is set to 1 / (measured latent std), as SD's 0.18215 was.
   unet  UNet2DConditionModel and CLIPTextModel together on the frozen VAE's latents: epsilon
-        prediction under SD's noise schedule, min-SNR loss weighting, caption dropout for
+        prediction under SD's noise schedule, min-SNR loss weighting, offset noise, caption dropout for
         classifier-free guidance.
   ddpm  Unconditional pixel-space UNet2DModel on the same images (downscaled).
 
@@ -310,7 +310,10 @@ class Trainer:
                 posterior = vae.encode(images.to(self.device))
                 latent_noise = torch.randn(posterior.mean.shape, generator=generator).to(self.device)
                 latents = (posterior.mean + posterior.std * latent_noise) * scaling
-            noise = torch.randn(latents.shape, generator=generator).to(self.device)
+            noise = torch.randn(latents.shape, generator=generator)
+            noise = (noise + recipe.offset_noise * torch.randn(noise.shape[:2] + (1, 1), generator=generator)).to(
+                self.device
+            )
             t = torch.randint(0, timesteps, (latents.shape[0],), generator=generator).to(self.device)
             a = cumulative[t].view(-1, 1, 1, 1)
             noisy = a.sqrt() * latents + (1 - a).sqrt() * noise

@@ -10,12 +10,13 @@ from nodes.tiny_shapes.classify import read_image
 from nodes.tiny_shapes.evaluate import Target, score
 from nodes.tiny_shapes.generate import generate, generate_with, load
 
-# The shipped model is weak (MODEL_CARD.md: colour 47%, background 19%, shape 27%), so only the
-# signals it does carry are asserted: the asked-for colour well above chance (1/8), and a shape-like
-# foreground region in most images. Random weights, a wrong scaling factor, a text encoder that is
-# not wired in or a broken sampler fail these. Sampling is seeded, so the result is deterministic
-# (this sample measured colour 5/8, foreground 7/8).
-FLOOR = {"colour": 0.5, "foreground": 0.75}
+# The shipped model (MODEL_CARD.md: colour 100%, background 100%, shape about 50%) must keep the
+# asked-for colour and background in at least 7 of these 8 images and draw a foreground in all of
+# them; chance is 1/8 for colour and background. Random weights, a wrong scaling factor, a text
+# encoder that is not wired in, missing offset-noise training (backgrounds follow the noise) or a
+# broken sampler fail. Shape is the model's weak point, so its floor is low. Sampling is seeded, so
+# the result is deterministic (this sample measured colour 8/8, background 8/8, shape 3/8).
+FLOOR = {"colour": 0.875, "background": 0.875, "shape": 0.25, "foreground": 1.0}
 SAMPLE = [
     Target("red", "circle", "blue"),
     Target("yellow", "square", "black"),
@@ -91,4 +92,6 @@ def test_prompt_adherence_floor() -> None:
     readings = [read_image(np.asarray(image)) for image in images]
     adherence = score(list(zip(SAMPLE, readings)))
     assert adherence.colour >= FLOOR["colour"], adherence
+    assert adherence.background >= FLOOR["background"], adherence
+    assert adherence.shape >= FLOOR["shape"], adherence
     assert sum(reading.shape is not None for reading in readings) / len(readings) >= FLOOR["foreground"], readings
