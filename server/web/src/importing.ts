@@ -1,0 +1,27 @@
+// Opening files: our JSON, PNGs with an embedded workflow and ComfyUI files, converted by the server's /import.
+import { api } from "./api/http";
+import { useEditor } from "./store/editor";
+import { useRuns } from "./store/runs";
+
+export async function importFile(file: File): Promise<void> {
+  const toast = useRuns.getState().toast;
+  try {
+    const imported = await api.importFile(file);
+    useEditor.getState().load(imported.workflow);
+    useRuns.getState().setIssues([]);
+    toast("info", `opened ${file.name} (${imported.format})`);
+    for (const warning of imported.warnings) toast("info", warning);
+  } catch (error) {
+    toast("error", `cannot open ${file.name}: ${(error as Error).message}`);
+  }
+}
+
+export function exportWorkflow(): void {
+  const doc = useEditor.getState().toDocument();
+  const blob = new Blob([JSON.stringify(doc, null, 2)], { type: "application/json" });
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = `${doc.name || "workflow"}.json`;
+  link.click();
+  URL.revokeObjectURL(link.href);
+}
