@@ -17,7 +17,7 @@ from graph_engine.registry import Registry
 from server.control import ControlError
 from server.hub import EventHub
 from server.library import WorkflowLibrary
-from server.routes import editor, files, library, runs, system, ws
+from server.routes import editor, files, importing, library, runs, system, ws
 from server.schemas import Message
 from server.security import AccessGuard
 from server.settings import Settings
@@ -71,7 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
             (403, "Origin or Host refused"), (413, "Request body too large"),
         )
     }
-    for module in (runs, library, files, system, editor, ws):
+    for module in (runs, library, files, importing, system, editor, ws):
         app.include_router(module.router, responses=common)
     editor.mount_editor(app, settings)
 

@@ -49,6 +49,7 @@ export async function queueRun(): Promise<void> {
   const editor = useEditor.getState();
   const runs = useRuns.getState();
   const doc = editor.toDocument();
+  runs.expect(Object.keys(doc.nodes));
   try {
     const submitted = await api.submit(doc, runs.clientId);
     runs.watch(submitted.run_id, Object.keys(doc.nodes), paramValues(doc));

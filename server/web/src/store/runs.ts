@@ -38,6 +38,8 @@ interface RunsState {
   latestPreview: string | null;
   toasts: Toast[];
   setConnected: (connected: boolean) => void;
+  /** Show every node as queued when a run is submitted (unless another run is being shown live). */
+  expect: (nodeIds: string[]) => void;
   watch: (runId: string, nodeIds: string[], params: Record<string, JsonValue>) => void;
   applyEvent: (event: EngineEvent) => void;
   applyPreview: (runId: string, nodeId: string, url: string) => void;
@@ -80,16 +82,22 @@ export const useRuns = create<RunsState>((set, get) => ({
 
   setConnected: (connected) => set({ connected }),
 
+  expect: (nodeIds) =>
+    set((state) =>
+      state.watchedStatus === "running"
+        ? {}
+        : { watchedRunId: null, watchedStatus: "queued", issues: [], nodeStates: Object.fromEntries(nodeIds.map((id) => [id, { state: "queued" as const }])) },
+    ),
+
   watch: (runId, nodeIds, params) =>
     set((state) => {
       const runParams = { ...state.runParams, [runId]: params };
-      // Events can arrive before the submit reply: only reset states if the run has not begun.
-      if (state.watchedRunId === runId) return { runParams };
+      // Events can arrive before the submit reply; and a run being shown live stays shown until this one starts.
+      if (state.watchedRunId === runId || state.watchedStatus === "running") return { runParams };
       return {
         runParams,
         watchedRunId: runId,
         watchedStatus: "queued",
-        issues: [],
         nodeStates: Object.fromEntries(nodeIds.map((id) => [id, { state: "queued" as const }])),
       };
     }),

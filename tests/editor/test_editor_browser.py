@@ -1,0 +1,158 @@
+"""The editor end to end in headless chromium against a real server running the bundled tiny model.
+
+Screenshots of every test land in test-artifacts/editor/.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import ARTIFACTS
+from server_helpers import LiveServer, wait_for_run
+
+from graph_engine import load_workflow
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+NEW_PROMPT = "a green square on a yellow background"
+
+# Records every state badge, progress bar and preview each node shows, as the page changes.
+WATCH_NODES = """() => {
+  window.seen = {};
+  const note = (id, what) => { (window.seen[id] ??= []).includes(what) || window.seen[id].push(what); };
+  const record = () => document.querySelectorAll('.graph-node').forEach((node) => {
+    const id = node.dataset.nodeId;
+    const badge = node.querySelector('[data-testid=node-state]');
+    if (badge) note(id, badge.textContent);
+    if (node.querySelector('.progress')) note(id, 'progress');
+    if (node.querySelector('.node-preview')) note(id, 'preview');
+  });
+  new MutationObserver(record).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
+}"""
+
+
+def node(page: Any, node_id: str) -> Any:
+    return page.locator(f'.react-flow__node[data-id="{node_id}"]')
+
+
+def saved_document(page: Any) -> dict[str, Any]:
+    """The workflow as the editor autosaves it (what a reload restores)."""
+    page.wait_for_timeout(400)  # the autosave is debounced
+    return json.loads(page.evaluate("() => localStorage.getItem('graph-engine-editor-workflow')"))
+
+
+def test_default_workflow_runs_with_an_edited_prompt(page: Any, live_server: LiveServer) -> None:
+    page.evaluate(WATCH_NODES)
+    prompt = node(page, "positive").locator("textarea")
+    assert prompt.input_value() == "a red circle on a blue background"  # the shipped txt2img
+    prompt.fill(NEW_PROMPT)
+    prompt.blur()
+    page.click("button.queue-button")
+
+    final = page.locator("[data-testid=final-image]")
+    final.wait_for(timeout=60_000)
+    page.wait_for_function("() => document.querySelector('[data-testid=final-image]').naturalWidth > 0")
+    seen = page.evaluate("() => window.seen")
+    assert {"queued", "running", "progress", "done"} <= set(seen["sampler"]), seen["sampler"]
+    assert "preview" in seen["sampler"], "no preview image was shown while sampling"
+    for node_id in ("model", "positive", "negative", "latent", "sampler", "decode", "save"):
+        assert node(page, node_id).locator("[data-testid=node-state]").text_content() == "done", node_id
+    # The gallery shows the run's params next to the image.
+    assert NEW_PROMPT in page.locator(".gallery .param-list").text_content()
+
+    with httpx.Client(base_url=live_server.url) as http:
+        run = http.get("/history").json()["runs"][0]
+        assert run["status"] == "succeeded"
+        assert run["workflow"]["nodes"]["positive"]["inputs"]["text"] == NEW_PROMPT
+        assert http.get(f"/files/outputs/{run['files'][0]}").content.startswith(b"\x89PNG")
+
+    # A new seed: loading and both prompts come from the cache, only sampling and decoding run.
+    seed = node(page, "sampler").locator('input[name="seed"]')
+    seed.fill("7")
+    seed.press("Enter")
+    page.click("button.queue-button")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.gallery .thumbnails img').length === 2", timeout=60_000)
+    for node_id in ("model", "positive", "negative"):
+        assert node(page, node_id).locator("[data-testid=node-state]").text_content() == "cached", node_id
+    assert node(page, "sampler").locator("[data-testid=node-state]").text_content() == "done"
+    page.screenshot(path=str(ARTIFACTS / "run-finished.png"))
+
+
+def _drag(page: Any, source: Any, target: Any) -> None:
+    start, end = source.bounding_box(), target.bounding_box()
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2, steps=12)
+    page.mouse.up()
+
+
+def handle(page: Any, node_id: str, name: str, kind: str) -> Any:
+    return page.locator(f'.react-flow__handle.{kind}[data-nodeid="{node_id}"][data-handleid="{name}"]')
+
+
+def test_an_invalid_link_is_refused_with_the_reason(page: Any) -> None:
+    before = saved_document(page)["nodes"]["sampler"]["inputs"]["model"]
+    _drag(page, handle(page, "model", "vae", "source"), handle(page, "sampler", "model", "target"))
+    toast = page.locator(".toast.error")
+    toast.wait_for()
+    text = toast.text_content()
+    assert "link refused" in text and "expects MODEL" in text and "gives VAE" in text, text
+    page.screenshot(path=str(ARTIFACTS / "invalid-link.png"))
+    assert saved_document(page)["nodes"]["sampler"]["inputs"]["model"] == before
+
+    # A fitting link replaces the input's old one, and undo brings the old one back.
+    _drag(page, handle(page, "latent", "latent", "source"), handle(page, "decode", "latent", "target"))
+    assert saved_document(page)["nodes"]["decode"]["inputs"]["latent"] == {"from": "latent", "output": "latent"}
+    page.locator(".react-flow__pane").click(position={"x": 20, "y": 20})
+    page.keyboard.press("Control+z")
+    assert saved_document(page)["nodes"]["decode"]["inputs"]["latent"] == {"from": "sampler", "output": "latent"}
+
+
+@pytest.fixture(scope="module")
+def png_with_workflow(live_server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A PNG the server wrote for txt2img with another prompt and seed: it embeds that workflow."""
+    workflow = load_workflow(REPO_ROOT / "workflows" / "txt2img.json").to_dict()
+    with httpx.Client(base_url=live_server.url) as http:
+        response = http.post("/runs", json={"workflow": workflow, "params": {
+            "prompt": "a blue triangle on a white background", "seed": 1234, "steps": 4}})
+        assert response.status_code == 201, response.text
+        run = wait_for_run(http, response.json()["run_id"], timeout=60)["run"]
+        assert run["status"] == "succeeded", run["error"]
+        png = tmp_path_factory.mktemp("png") / "made-by-the-server.png"
+        png.write_bytes(http.get(f"/files/outputs/{run['files'][0]}").content)
+    return png
+
+
+def test_a_png_dropped_on_the_canvas_opens_its_workflow(page: Any, png_with_workflow: Path) -> None:
+    payload = base64.b64encode(png_with_workflow.read_bytes()).decode()
+    page.evaluate("""([name, data]) => {
+      const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([bytes], name, {type: 'image/png'}));
+      const canvas = document.querySelector('.react-flow__pane');
+      for (const type of ['dragenter', 'dragover', 'drop']) {
+        canvas.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: transfer}));
+      }
+    }""", [png_with_workflow.name, payload])
+    prompt = node(page, "positive").locator("textarea")
+    page.wait_for_function(
+        "() => document.querySelector('.react-flow__node[data-id=positive] textarea').value.includes('triangle')")
+    assert prompt.input_value() == "a blue triangle on a white background"
+    assert node(page, "sampler").locator('input[name="seed"]').input_value() == "1234"
+    assert node(page, "sampler").locator('input[name="steps"]').input_value() == "4"
+    assert "opened made-by-the-server.png" in page.locator(".toast").first.text_content()
+
+
+def test_a_file_that_holds_no_workflow_is_refused_with_a_reason(page: Any, tmp_path: Path) -> None:
+    not_a_workflow = tmp_path / "notes.json"
+    not_a_workflow.write_text('{"hello": "world"}')
+    page.set_input_files("input[name=import-file]", str(not_a_workflow))
+    toast = page.locator(".toast.error")
+    toast.wait_for()
+    assert "cannot open notes.json" in toast.text_content() and "'nodes'" in toast.text_content()
+    assert node(page, "positive").locator("textarea").input_value() == "a red circle on a blue background"
