@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from graph_engine.document import parse_workflow
 from graph_engine.embedded import PNG_SIGNATURE, WORKFLOW_KEY, png_text
 from graph_engine.issues import WorkflowValidationError
-from server.schemas import Message
+from server.schemas import Message, ValidationErrorResponse
 from server.state import ServerState, get_state
 
 router = APIRouter(tags=["workflows"])
@@ -63,7 +63,7 @@ def read_workflow_file(name: str, data: bytes) -> dict[str, Any]:
         raise UnreadableWorkflowFile(f"{name}: not a valid workflow document: {error}") from None
 
 
-@router.post("/import", responses={413: {"model": Message}, 422: {"model": Message}})
+@router.post("/import", responses={413: {"model": Message}, 422: {"model": ValidationErrorResponse}})
 async def import_workflow(state: State, file: Annotated[UploadFile, File(description="A workflow JSON or PNG.")]) -> ImportResponse:
     """Read the workflow in an uploaded file: a graph-engine workflow JSON, or a PNG with one embedded."""
     data = await file.read(state.settings.max_upload_bytes + 1)

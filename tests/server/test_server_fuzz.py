@@ -40,8 +40,9 @@ def fuzzed_client(tmp_path_factory: pytest.TempPathFactory, toy_registry: Regist
         yield client
 
 
-# /queue/resume is left out so the queue stays paused (see the fixture).
-@schema.exclude(path="/queue/resume").parametrize()
+# /queue/resume is left out so the queue stays paused (see the fixture). /import (a multipart upload)
+# too: schemathesis generates file fields the test client cannot encode; test_server_editor.py covers it.
+@schema.exclude(path="/queue/resume").exclude(path="/import").parametrize()
 @settings(max_examples=5, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), database=None)
 def test_no_request_makes_the_server_fail(case: schemathesis.Case, fuzzed_client: TestClient) -> None:
     response = fuzzed_client.request(**case.as_transport_kwargs(base_url=BASE_URL))
