@@ -68,7 +68,9 @@ class Scheduler:
         self.outputs_root = settings.data_dir / "outputs"
         budget = settings.cache_bytes if settings.cache_bytes is not None else default_budget()
         self.executors = {
-            device: Executor(registry, cache=ResultCache(budget), device=device, output_dir=self.outputs_root)
+            device: Executor(registry, cache=ResultCache(budget), device=device, output_dir=self.outputs_root,
+                             # Uploaded images are usable by name (POST /uploads answers with it).
+                             input_dirs=(settings.data_dir / "inputs",))
             for device in settings.devices
         }
         self._wake = threading.Condition()

@@ -7,7 +7,6 @@ Without chromium, Playwright or the editor's build they skip, saying what is mis
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
-from server_helpers import LiveServer, serve  # noqa: E402  (the server tests' helpers)
+from server_helpers import LiveServer, serve
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EDITOR_BUILD = REPO_ROOT / "server" / "web" / "dist" / "index.html"
