@@ -156,3 +156,97 @@ def test_a_file_that_holds_no_workflow_is_refused_with_a_reason(page: Any, tmp_p
     toast.wait_for()
     assert "cannot open notes.json" in toast.text_content() and "'nodes'" in toast.text_content()
     assert node(page, "positive").locator("textarea").input_value() == "a red circle on a blue background"
+
+
+def _add_by_search(page: Any, query: str, at: tuple[int, int]) -> None:
+    """Double-click the canvas, type, Enter: as in ComfyUI."""
+    page.locator(".react-flow__pane").dblclick(position={"x": at[0], "y": at[1]})
+    search = page.get_by_placeholder("Search nodes…")
+    search.fill(query)
+    search.press("Enter")
+
+
+def test_a_new_workflow_from_the_catalogue_runs_an_uploaded_image(page: Any, live_server: LiveServer,
+                                                                   tmp_path: Path) -> None:
+    from PIL import Image
+
+    picture = tmp_path / "red square.png"
+    Image.new("RGB", (24, 16), (220, 30, 30)).save(picture)
+    page.click("text=Open ▾")
+    page.click("text=New empty workflow")
+    page.wait_for_function("() => document.querySelectorAll('.react-flow__node').length === 0")
+    _add_by_search(page, "load image", (200, 200))
+    _add_by_search(page, "preview image", (600, 200))
+    loader, preview = node(page, "loadimage"), node(page, "previewimage")
+
+    loader.locator("input[type=file]").set_input_files(str(picture))
+    page.wait_for_function(
+        "() => document.querySelector('.react-flow__node[data-id=loadimage] img.input-preview')?.naturalWidth === 24")
+    uploaded = loader.locator('select[name="image"]').input_value()
+    assert uploaded.endswith(".png") and (live_server.data_dir / "inputs" / uploaded).is_file()
+
+    # Queued with the preview's input unconnected: the error is shown on that node and input.
+    page.click("button.queue-button")
+    issue = preview.locator('[data-input="images"] .input-issue')
+    issue.wait_for()
+    assert "images" in issue.text_content() or "required" in issue.text_content()
+    assert "invalid" in preview.locator(".graph-node").get_attribute("class")
+    page.screenshot(path=str(ARTIFACTS / "validation-error.png"))
+
+    _drag(page, handle(page, "loadimage", "image", "source"), handle(page, "previewimage", "images", "target"))
+    page.click("button.queue-button")
+    page.wait_for_function(
+        "() => document.querySelector('.react-flow__node[data-id=previewimage] [data-testid=node-state]')"
+        "?.textContent === 'done'", timeout=30_000)
+    assert not preview.locator(".input-issue").count()
+    assert loader.locator("[data-testid=node-state]").text_content() == "done"
+    with httpx.Client(base_url=live_server.url) as http:
+        run = http.get("/history").json()["runs"][0]
+    assert run["status"] == "succeeded" and run["workflow"]["nodes"]["loadimage"]["inputs"]["image"] == uploaded
+
+
+def test_seed_control_queue_panel_and_history(page: Any, live_server: LiveServer) -> None:
+    http = httpx.Client(base_url=live_server.url)
+    http.post("/queue/pause")
+    try:
+        sampler = node(page, "sampler")
+        sampler.locator('select[name="seed-control"]').select_option("increment")
+        seed = sampler.locator('input[name="seed"]')
+        seed.fill("100")
+        seed.press("Enter")
+        for expected_next in ("101", "102", "103"):
+            page.click("button.queue-button")
+            page.wait_for_function(f"() => document.querySelector('.react-flow__node[data-id=sampler] "
+                                   f"input[name=seed]').value === '{expected_next}'")
+        queued = http.get("/queue").json()["queued"]
+        # Each run recorded the seed it used and how the editor moves it: the run is reproducible.
+        assert [run["workflow"]["nodes"]["sampler"]["inputs"]["seed"] for run in queued] == [100, 101, 102]
+        assert all(run["workflow"]["editor"]["seed_modes"] == {"sampler.seed": "increment"} for run in queued)
+
+        page.click("role=tab[name=/Queue/]")
+        lines = page.locator(".queue-panel ol .run-line")
+        lines.nth(2).wait_for()
+        lines.nth(2).get_by_label("run sooner").click()  # the last (seed 102) moves up one place
+        page.wait_for_function("() => document.querySelectorAll('.queue-panel ol .run-line')[1]"
+                               f".dataset.runId === '{queued[2]['id']}'")
+        lines.nth(0).get_by_label("cancel run").click()  # seed 100 is cancelled
+        page.wait_for_function("() => document.querySelectorAll('.queue-panel ol .run-line').length === 2")
+        order = [run["workflow"]["nodes"]["sampler"]["inputs"]["seed"] for run in http.get("/queue").json()["queued"]]
+        assert order == [102, 101]
+        page.screenshot(path=str(ARTIFACTS / "queue-panel.png"))
+    finally:
+        http.post("/queue/resume")
+
+    page.click("role=tab[name=History]")
+    for run in queued[1:]:
+        finished = page.locator(f'.history-run.status-succeeded[data-run-id="{run["id"]}"]')
+        finished.wait_for(timeout=60_000)
+        assert finished.locator(".history-images img").count() == 1  # the PNG its SaveImage wrote
+    assert page.locator(f'.history-run.status-cancelled[data-run-id="{queued[0]["id"]}"]').count() == 1
+    # Load the workflow of the run that used seed 101 back into the editor.
+    run_101 = page.locator(f'.history-run[data-run-id="{queued[1]["id"]}"]')
+    run_101.get_by_role("button", name="load workflow").click()
+    assert node(page, "sampler").locator('input[name="seed"]').input_value() == "101"
+    assert node(page, "sampler").locator('select[name="seed-control"]').input_value() == "increment"
+    page.screenshot(path=str(ARTIFACTS / "history-panel.png"))
+    http.close()

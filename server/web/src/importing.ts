@@ -8,7 +8,7 @@ export async function importFile(file: File): Promise<void> {
   try {
     const imported = await api.importFile(file);
     useEditor.getState().load(imported.workflow);
-    useRuns.getState().setIssues([]);
+    useRuns.getState().clearNodes();
     toast("info", `opened ${file.name} (${imported.format})`);
     for (const warning of imported.warnings) toast("info", warning);
   } catch (error) {

@@ -55,8 +55,8 @@ export async function queueRun(): Promise<void> {
     runs.watch(submitted.run_id, Object.keys(doc.nodes), paramValues(doc));
     runs.toast("info", `queued run #${submitted.number}${submitted.position ? ` (position ${submitted.position + 1})` : ""}`);
   } catch (error) {
+    runs.refused(error instanceof ApiError ? error.issues : []);
     if (error instanceof ApiError && error.issues.length) {
-      runs.setIssues(error.issues);
       runs.toast("error", `the workflow is invalid: ${error.issues.length} problem(s), marked on the nodes`);
     } else {
       runs.toast("error", `could not queue: ${(error as Error).message}`);

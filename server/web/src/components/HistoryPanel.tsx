@@ -1,8 +1,18 @@
 // Finished runs, newest first, with their images; load a run's workflow back into the editor.
 import { api, fileUrl } from "../api/http";
+import type { Run } from "../api/types";
 import { refreshQueue } from "../session";
 import { useEditor } from "../store/editor";
 import { useRuns } from "../store/runs";
+
+const IMAGE_FILE = /\.(png|jpe?g|webp)$/i;
+
+/** Images saved by the run's nodes; its exported output images only when it saved none (as the gallery does). */
+function runImages(run: Run): string[] {
+  const exported = Object.values(run.outputs).flatMap((output) => output.files ?? []);
+  const saved = run.files.filter((file) => IMAGE_FILE.test(file) && !exported.includes(file));
+  return saved.length ? saved : exported.filter((file) => IMAGE_FILE.test(file));
+}
 
 export function HistoryPanel() {
   const history = useRuns((s) => s.history);
@@ -19,9 +29,7 @@ export function HistoryPanel() {
           </div>
           {run.error && <div className="node-message error">{run.error}</div>}
           <div className="history-images">
-            {run.files
-              .filter((file) => /\.(png|jpe?g|webp)$/i.test(file))
-              .map((file) => (
+            {runImages(run).map((file) => (
                 <a key={file} href={fileUrl("outputs", file)} target="_blank" rel="noreferrer">
                   <img src={fileUrl("outputs", file)} alt={file} />
                 </a>
@@ -31,6 +39,7 @@ export function HistoryPanel() {
             <button
               onClick={() => {
                 useEditor.getState().load(run.workflow);
+                useRuns.getState().clearNodes();
                 toast("info", `loaded the workflow of run #${run.number}`);
               }}
             >

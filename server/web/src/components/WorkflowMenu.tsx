@@ -18,7 +18,7 @@ export function WorkflowMenu({ onClose }: { onClose: () => void }) {
   const open = async (fetcher: () => Promise<Parameters<ReturnType<typeof useEditor.getState>["load"]>[0]>, label: string) => {
     try {
       useEditor.getState().load(await fetcher());
-      useRuns.getState().setIssues([]);
+      useRuns.getState().clearNodes();
       onClose();
     } catch (error) {
       toast("error", `cannot open ${label}: ${(error as Error).message}`);

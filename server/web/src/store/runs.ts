@@ -13,7 +13,6 @@ export interface NodeStatus {
 
 export interface GalleryImage {
   runId: string;
-  number: number | null;
   file: string;
   params: Record<string, JsonValue>;
 }
@@ -40,10 +39,13 @@ interface RunsState {
   setConnected: (connected: boolean) => void;
   /** Show every node as queued when a run is submitted (unless another run is being shown live). */
   expect: (nodeIds: string[]) => void;
+  /** The submission was refused: nothing is queued after all. */
+  refused: (issues: ValidationIssue[]) => void;
   watch: (runId: string, nodeIds: string[], params: Record<string, JsonValue>) => void;
   applyEvent: (event: EngineEvent) => void;
   applyPreview: (runId: string, nodeId: string, url: string) => void;
-  setIssues: (issues: ValidationIssue[]) => void;
+  /** Another workflow was opened: states and errors of the old one no longer apply. */
+  clearNodes: () => void;
   setQueue: (queue: QueueState) => void;
   setHistory: (history: Run[]) => void;
   toast: (kind: Toast["kind"], text: string) => void;
@@ -89,6 +91,8 @@ export const useRuns = create<RunsState>((set, get) => ({
         : { watchedRunId: null, watchedStatus: "queued", issues: [], nodeStates: Object.fromEntries(nodeIds.map((id) => [id, { state: "queued" as const }])) },
     ),
 
+  refused: (issues) => set({ issues, nodeStates: {}, watchedStatus: null }),
+
   watch: (runId, nodeIds, params) =>
     set((state) => {
       const runParams = { ...state.runParams, [runId]: params };
@@ -110,7 +114,9 @@ export const useRuns = create<RunsState>((set, get) => ({
       }
       const final = FINAL_STATUS[event.type];
       if (final) return finishRun(state, event, final);
-      if (event.run_id !== state.watchedRunId || !event.node_id) return {};
+      // Images join the gallery as soon as the node that saved them has finished.
+      const gallery = event.type === "node_finished" ? withImages(state, event.run_id, event.files ?? []) : state.gallery;
+      if (event.run_id !== state.watchedRunId || !event.node_id) return { gallery };
       const nodeStates = { ...state.nodeStates };
       const previous = nodeStates[event.node_id] ?? { state: "queued" };
       switch (event.type) {
@@ -139,7 +145,7 @@ export const useRuns = create<RunsState>((set, get) => ({
         default:
           return {};
       }
-      return { nodeStates, watchedStatus: "running" };
+      return { nodeStates, gallery, watchedStatus: "running" };
     }),
 
   applyPreview: (runId, nodeId, url) => {
@@ -157,7 +163,7 @@ export const useRuns = create<RunsState>((set, get) => ({
     });
   },
 
-  setIssues: (issues) => set({ issues }),
+  clearNodes: () => set((state) => (state.watchedStatus === "running" ? { issues: [] } : { issues: [], nodeStates: {} })),
   setQueue: (queue) => set({ queue }),
   setHistory: (history) => set({ history }),
 
@@ -169,16 +175,23 @@ export const useRuns = create<RunsState>((set, get) => ({
   dismiss: (id) => set((state) => ({ toasts: state.toasts.filter((t) => t.id !== id) })),
 }));
 
+const IMAGE_FILE = /\.(png|jpe?g|webp)$/i;
+
+function withImages(state: RunsState, runId: string, files: string[]): GalleryImage[] {
+  const known = new Set(state.gallery.map((image) => image.file));
+  const params = state.runParams[runId] ?? {};
+  const added = files.filter((file) => IMAGE_FILE.test(file) && !known.has(file)).map((file) => ({ runId, file, params }));
+  return added.length ? [...added, ...state.gallery] : state.gallery;
+}
+
 function finishRun(state: RunsState, event: EngineEvent, status: RunStatus): Partial<RunsState> {
   const images = Object.values(event.result?.outputs ?? {}).flatMap((output) =>
     output.kind === "images" ? (output.files ?? []) : [],
   );
-  const known = new Set(state.gallery.map((image) => image.file));
-  const params = state.runParams[event.run_id] ?? {};
-  const added = images
-    .filter((file) => !known.has(file))
-    .map((file) => ({ runId: event.run_id, number: null, file, params }));
-  const update: Partial<RunsState> = { gallery: [...added, ...state.gallery] };
+  // Images saved by nodes (with the workflow embedded) are the run's pictures; exported outputs only stand in
+  // for runs that saved none.
+  const saved = state.gallery.some((image) => image.runId === event.run_id);
+  const update: Partial<RunsState> = { gallery: saved ? state.gallery : withImages(state, event.run_id, images) };
   if (event.run_id === state.watchedRunId) {
     update.watchedStatus = status;
     const nodeStates = { ...state.nodeStates };
