@@ -6,6 +6,7 @@ Screenshots of every test land in test-artifacts/editor/.
 from __future__ import annotations
 
 import base64
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from conftest import ARTIFACTS
 from server_helpers import LiveServer, wait_for_run
 
 from graph_engine import load_workflow
+from graph_engine.embedded import png_text
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NEW_PROMPT = "a green square on a yellow background"
@@ -101,7 +103,7 @@ def test_an_invalid_link_is_refused_with_the_reason(page: Any) -> None:
     toast = page.locator(".toast.error")
     toast.wait_for()
     text = toast.text_content()
-    assert "link refused" in text and "expects MODEL" in text and "gives VAE" in text, text
+    assert "link refused" in text and "input 'model' expects MODEL" in text and "gives VAE" in text, text
     page.screenshot(path=str(ARTIFACTS / "invalid-link.png"))
     assert saved_document(page)["nodes"]["sampler"]["inputs"]["model"] == before
 
@@ -250,3 +252,44 @@ def test_seed_control_queue_panel_and_history(page: Any, live_server: LiveServer
     assert node(page, "sampler").locator('select[name="seed-control"]').input_value() == "increment"
     page.screenshot(path=str(ARTIFACTS / "history-panel.png"))
     http.close()
+
+
+def test_params_save_to_the_library_and_export(page: Any, live_server: LiveServer) -> None:
+    page.click("role=tab[name=Params]")
+    assert page.locator('.params-panel tr[data-param="prompt"]').count() == 1  # txt2img's own params
+    page.get_by_label("new param name").fill("guidance")
+    page.get_by_label("input the param sets").select_option("sampler.cfg")
+    assert page.locator(".add-param .problem").text_content() == "sampler.cfg is already set by param 'cfg'"
+    page.get_by_label("remove cfg").click()
+    page.click("text=expose")
+    page.locator('.params-panel tr[data-param="guidance"]').wait_for()
+    page.get_by_label("description of guidance").fill("how closely to follow the prompt")
+    page.get_by_label("description of guidance").blur()
+    page.get_by_label("remove negative").click()
+
+    page.once("dialog", lambda dialog: dialog.accept("my-txt2img"))
+    page.click("button:text-is('Save')")
+    page.locator(".toast", has_text="saved 'my-txt2img'").wait_for()
+    with httpx.Client(base_url=live_server.url) as http:
+        saved = http.get("/workflows/my-txt2img").json()
+        # The saved file drives headless runs by the new param name.
+        response = http.post("/runs", json={"workflow_name": "my-txt2img", "params": {"guidance": 2.5, "steps": 2}})
+        assert response.status_code == 201, response.text
+        run = wait_for_run(http, response.json()["run_id"], timeout=60)["run"]
+        saved_png = http.get(f"/files/outputs/{run['files'][0]}").content
+    guidance = saved["params"]["guidance"]
+    assert guidance["targets"] == ["sampler.cfg"] and guidance["description"] == "how closely to follow the prompt"
+    assert "negative" not in saved["params"] and saved["name"] == "my-txt2img"
+    assert run["status"] == "succeeded", run["error"]
+    # SaveImage records the param values it ran with: the new knob reached the sampler.
+    assert json.loads(png_text(io.BytesIO(saved_png))["params"])["guidance"] == 2.5
+
+    with page.expect_download() as download:
+        page.click("button:text-is('Export')")
+    exported = json.loads(Path(download.value.path()).read_text())
+    assert exported["params"]["guidance"]["description"] == "how closely to follow the prompt"
+    assert load_workflow(exported).nodes["sampler"].type == "KSampler"  # the engine reads what the editor writes
+
+    page.click("text=Open ▾")
+    assert page.locator(".workflow-menu .open-workflow", has_text="my-txt2img").count() == 1
+    assert page.locator(".workflow-menu .open-workflow", has_text="img2img").count() == 1  # the examples

@@ -6,6 +6,7 @@ import {
   Controls,
   MiniMap,
   ReactFlow,
+  useNodesInitialized,
   useReactFlow,
   type Connection,
   type Edge,
@@ -62,6 +63,16 @@ export function Canvas() {
   const toast = useRuns((s) => s.toast);
   const flow = useReactFlow();
   const [search, setSearch] = useState<{ x: number; y: number; screenX: number; screenY: number } | null>(null);
+  const loads = useEditor((s) => s.loads);
+  const measured = useNodesInitialized();
+  const [fitted, setFitted] = useState(-1);
+
+  // Fit each opened workflow once its nodes have been measured (their real sizes), not before.
+  useEffect(() => {
+    if (!measured || fitted === loads) return;
+    setFitted(loads);
+    void flow.fitView({ padding: 0.08, maxZoom: 1.2 });
+  }, [measured, loads, fitted, flow]);
 
   const isValidConnection: IsValidConnection = useCallback((c) => refusalFor(c) === null, []);
 
@@ -133,8 +144,6 @@ export function Canvas() {
         multiSelectionKeyCode={["Control", "Meta", "Shift"]}
         minZoom={0.1}
         maxZoom={3}
-        fitView
-        fitViewOptions={{ padding: 0.15 }}
         colorMode="dark"
         proOptions={{ hideAttribution: true }}
       >

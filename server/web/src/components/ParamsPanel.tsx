@@ -19,7 +19,16 @@ export function ParamsPanel() {
     (index.nodes.get(node.data.nodeType)?.inputs ?? []).filter((input) => takesConstant(index, input)).map((input) => `${node.id}.${input.name}`),
   );
   const update = (next: Record<string, ParamSpec>) => useEditor.getState().setParams(next);
-  const nameProblem = !name ? null : !PARAM_NAME.test(name) ? "letters, digits, _ and -; not starting with a digit" : params[name] ? "already used" : null;
+  const nameProblem = !name
+    ? null
+    : !PARAM_NAME.test(name)
+      ? "a param name has letters, digits, _ and -, and does not start with a digit or -"
+      : params[name]
+        ? `'${name}' is already a param`
+        : null;
+  const owner = Object.entries(params).find(([, spec]) => spec.targets.includes(target))?.[0];
+  const targetProblem = owner ? `${target} is already set by param '${owner}'` : null;
+  const problem = nameProblem ?? targetProblem;
 
   return (
     <div className="params-panel">
@@ -77,9 +86,7 @@ export function ParamsPanel() {
         className="add-param"
         onSubmit={(e) => {
           e.preventDefault();
-          if (!name || nameProblem || !target) return;
-          const existing = Object.entries(params).find(([, spec]) => spec.targets.includes(target));
-          if (existing) return;
+          if (!name || problem || !target) return;
           update({ ...params, [name]: { targets: [target], description: "" } });
           setName("");
         }}
@@ -93,10 +100,10 @@ export function ParamsPanel() {
             </option>
           ))}
         </select>
-        <button type="submit" disabled={!name || !!nameProblem || !target}>
+        <button type="submit" disabled={!name || !!problem || !target}>
           expose
         </button>
-        {nameProblem && <span className="problem">{nameProblem}</span>}
+        {problem && <span className="problem">{problem}</span>}
       </form>
     </div>
   );

@@ -33,8 +33,10 @@ export function linkRefusal(index: CatalogueIndex, ends: LinkEnds, edges: Edge[]
   if (ends.source === ends.target) return `${where}: a node cannot take its own output`;
   const accepted = index.types.get(ends.targetType)?.accepts ?? [ends.targetType];
   if (!accepted.includes(ends.sourceType)) {
-    const allowed = accepted.length > 6 ? `${accepted.slice(0, 6).join(", ")}...` : accepted.join(", ");
-    return `${where} expects ${ends.targetType} (accepts ${allowed}); output '${ends.sourceOutput}' gives ${ends.sourceType}`;
+    const others = accepted.filter((type) => type !== ends.targetType);
+    const listed = others.length > 6 ? `${others.slice(0, 6).join(", ")}...` : others.join(", ");
+    const also = others.length ? ` (or ${listed})` : "";
+    return `${where} expects ${ends.targetType}${also}; output '${ends.sourceOutput}' gives ${ends.sourceType}`;
   }
   if (reaches(edges, ends.target, ends.source)) return `${where}: this link would make a cycle`;
   return null;

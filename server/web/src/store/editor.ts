@@ -28,6 +28,8 @@ export interface EditorState extends Graph {
   past: Graph[];
   future: Graph[];
   clipboard: Clipboard | null;
+  /** Bumped when a document is opened: the canvas fits it into view. */
+  loads: number;
   setIndex: (index: CatalogueIndex) => void;
   load: (doc: WorkflowDocument) => void;
   toDocument: () => WorkflowDocument;
@@ -63,6 +65,7 @@ export const useEditor = create<EditorState>((set, get) => ({
   past: [],
   future: [],
   clipboard: null,
+  loads: 0,
 
   setIndex: (index) => set({ index }),
 
@@ -70,6 +73,7 @@ export const useEditor = create<EditorState>((set, get) => ({
     const index = get().index;
     if (!index) return;
     get().commit(() => documentToGraph(doc, index));
+    set((state) => ({ loads: state.loads + 1 }));
   },
 
   toDocument: () => graphToDocument(snapshot(get())),

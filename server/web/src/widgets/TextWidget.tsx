@@ -17,7 +17,7 @@ export function TextWidget({ input, value, onCommit }: Props) {
       <textarea
         className="nodrag nowheel text-widget"
         name={input.name}
-        placeholder={input.placeholder || input.name}
+        placeholder={input.placeholder ? `${input.name}, e.g. ${input.placeholder}` : input.name}
         value={text}
         rows={4}
         onChange={(event) => setText(event.target.value)}
