@@ -293,3 +293,31 @@ def test_params_save_to_the_library_and_export(page: Any, live_server: LiveServe
     page.click("text=Open ▾")
     assert page.locator(".workflow-menu .open-workflow", has_text="my-txt2img").count() == 1
     assert page.locator(".workflow-menu .open-workflow", has_text="img2img").count() == 1  # the examples
+
+
+def test_copy_paste_delete_and_a_runtime_error_on_its_node(page: Any) -> None:
+    node(page, "positive").locator("header").click()
+    page.keyboard.press("Control+c")
+    page.keyboard.press("Control+v")
+    pasted = node(page, "textencode")
+    pasted.wait_for()
+    assert pasted.locator("textarea").input_value() == "a red circle on a blue background"
+    document = saved_document(page)
+    assert document["nodes"]["textencode"]["type"] == "TextEncode"
+    assert "clip" not in document["nodes"]["textencode"]["inputs"]  # its link came from outside the copied nodes
+    page.keyboard.press("Delete")
+    page.wait_for_function("() => !document.querySelector('.react-flow__node[data-id=textencode]')")
+    assert "textencode" not in saved_document(page)["nodes"]
+
+    # A node failing at run time shows its error; what depends on it is skipped.
+    checkpoint = node(page, "model").locator('input[name="checkpoint"]')
+    checkpoint.fill("no-such-model")
+    checkpoint.press("Enter")
+    page.click("button.queue-button")
+    failed = node(page, "model").locator(".node-message.error")
+    failed.wait_for(timeout=30_000)
+    assert "no-such-model" in failed.text_content()
+    assert node(page, "model").locator("[data-testid=node-state]").text_content() == "failed"
+    page.wait_for_function(
+        "() => document.querySelector('.react-flow__node[data-id=save] [data-testid=node-state]')?.textContent === 'skipped'")
+    page.screenshot(path=str(ARTIFACTS / "runtime-error.png"))
