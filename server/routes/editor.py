@@ -25,7 +25,8 @@ State = Annotated[ServerState, Depends(get_state)]
 
 _NOT_BUILT = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>graph-engine: editor not built</title>
-<style>body{{font:15px system-ui,sans-serif;background:#202020;color:#ddd;max-width:46em;margin:4em auto;line-height:1.5}}
+<style>body{{font:15px system-ui,sans-serif;background:#202020;color:#ddd;max-width:46em;margin:4em auto;
+line-height:1.5}}
 code,pre{{background:#111;padding:2px 6px;border-radius:4px}}pre{{padding:10px}}a{{color:#8ab4ff}}</style></head>
 <body><h1>The graph editor is not built</h1>
 <p>This server serves the editor from <code>{folder}</code>, which has no <code>index.html</code>.

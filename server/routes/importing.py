@@ -40,12 +40,14 @@ def _workflow_text(name: str, data: bytes) -> str:
         except (OSError, ValueError) as error:
             raise UnreadableWorkflowFile(f"{name}: not a readable PNG ({error})") from None
         if text is None:
-            raise UnreadableWorkflowFile(f"{name} is a PNG without an embedded workflow (no '{WORKFLOW_KEY}' text chunk)")
+            raise UnreadableWorkflowFile(
+                f"{name} is a PNG without an embedded workflow (no '{WORKFLOW_KEY}' text chunk)")
         return text
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise UnreadableWorkflowFile(f"{name}: expected a workflow JSON file or a PNG with an embedded workflow") from None
+        raise UnreadableWorkflowFile(
+            f"{name}: expected a workflow JSON file or a PNG with an embedded workflow") from None
 
 
 def read_workflow_file(name: str, data: bytes) -> dict[str, Any]:
@@ -64,7 +66,9 @@ def read_workflow_file(name: str, data: bytes) -> dict[str, Any]:
 
 
 @router.post("/import", responses={413: {"model": Message}, 422: {"model": ValidationErrorResponse}})
-async def import_workflow(state: State, file: Annotated[UploadFile, File(description="A workflow JSON or PNG.")]) -> ImportResponse:
+async def import_workflow(
+    state: State, file: Annotated[UploadFile, File(description="A workflow JSON or PNG.")],
+) -> ImportResponse:
     """Read the workflow in an uploaded file: a graph-engine workflow JSON, or a PNG with one embedded."""
     data = await file.read(state.settings.max_upload_bytes + 1)
     if len(data) > state.settings.max_upload_bytes:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +87,14 @@ def page(browser: Any, live_server: LiveServer, request: pytest.FixtureRequest) 
         opened.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
         context.close()
     assert not errors, f"the page raised: {errors}"
+
+
+@pytest.fixture()
+def shot(page: Any) -> Callable[[str], None]:
+    """shot("name"): a screenshot of the page now, as test-artifacts/editor/name.png."""
+
+    def take(name: str) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+    return take

@@ -8,12 +8,12 @@ from __future__ import annotations
 import base64
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from conftest import ARTIFACTS
 from server_helpers import LiveServer, wait_for_run
 
 from graph_engine import load_workflow
@@ -21,6 +21,7 @@ from graph_engine.embedded import png_text
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NEW_PROMPT = "a green square on a yellow background"
+Shot = Callable[[str], None]  # the `shot` fixture: a named screenshot
 
 # Records every state badge, progress bar and preview each node shows, as the page changes.
 WATCH_NODES = """() => {
@@ -33,7 +34,8 @@ WATCH_NODES = """() => {
     if (node.querySelector('.progress')) note(id, 'progress');
     if (node.querySelector('.node-preview')) note(id, 'preview');
   });
-  new MutationObserver(record).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
+  new MutationObserver(record).observe(document.body,
+    {subtree: true, childList: true, characterData: true, attributes: true});
 }"""
 
 
@@ -47,7 +49,7 @@ def saved_document(page: Any) -> dict[str, Any]:
     return json.loads(page.evaluate("() => localStorage.getItem('graph-engine-editor-workflow')"))
 
 
-def test_default_workflow_runs_with_an_edited_prompt(page: Any, live_server: LiveServer) -> None:
+def test_default_workflow_runs_with_an_edited_prompt(page: Any, shot: Shot, live_server: LiveServer) -> None:
     page.evaluate(WATCH_NODES)
     prompt = node(page, "positive").locator("textarea")
     assert prompt.input_value() == "a red circle on a blue background"  # the shipped txt2img
@@ -82,7 +84,7 @@ def test_default_workflow_runs_with_an_edited_prompt(page: Any, live_server: Liv
     for node_id in ("model", "positive", "negative"):
         assert node(page, node_id).locator("[data-testid=node-state]").text_content() == "cached", node_id
     assert node(page, "sampler").locator("[data-testid=node-state]").text_content() == "done"
-    page.screenshot(path=str(ARTIFACTS / "run-finished.png"))
+    shot("run-finished")
 
 
 def _drag(page: Any, source: Any, target: Any) -> None:
@@ -97,14 +99,14 @@ def handle(page: Any, node_id: str, name: str, kind: str) -> Any:
     return page.locator(f'.react-flow__handle.{kind}[data-nodeid="{node_id}"][data-handleid="{name}"]')
 
 
-def test_an_invalid_link_is_refused_with_the_reason(page: Any) -> None:
+def test_an_invalid_link_is_refused_with_the_reason(page: Any, shot: Shot) -> None:
     before = saved_document(page)["nodes"]["sampler"]["inputs"]["model"]
     _drag(page, handle(page, "model", "vae", "source"), handle(page, "sampler", "model", "target"))
     toast = page.locator(".toast.error")
     toast.wait_for()
     text = toast.text_content()
     assert "link refused" in text and "input 'model' expects MODEL" in text and "gives VAE" in text, text
-    page.screenshot(path=str(ARTIFACTS / "invalid-link.png"))
+    shot("invalid-link")
     assert saved_document(page)["nodes"]["sampler"]["inputs"]["model"] == before
 
     # A fitting link replaces the input's old one, and undo brings the old one back.
@@ -168,8 +170,9 @@ def _add_by_search(page: Any, query: str, at: tuple[int, int]) -> None:
     search.press("Enter")
 
 
-def test_a_new_workflow_from_the_catalogue_runs_an_uploaded_image(page: Any, live_server: LiveServer,
-                                                                   tmp_path: Path) -> None:
+def test_a_new_workflow_from_the_catalogue_runs_an_uploaded_image(
+    page: Any, shot: Shot, live_server: LiveServer, tmp_path: Path,
+) -> None:
     from PIL import Image
 
     picture = tmp_path / "red square.png"
@@ -193,7 +196,7 @@ def test_a_new_workflow_from_the_catalogue_runs_an_uploaded_image(page: Any, liv
     issue.wait_for()
     assert "images" in issue.text_content() or "required" in issue.text_content()
     assert "invalid" in preview.locator(".graph-node").get_attribute("class")
-    page.screenshot(path=str(ARTIFACTS / "validation-error.png"))
+    shot("validation-error")
 
     _drag(page, handle(page, "loadimage", "image", "source"), handle(page, "previewimage", "images", "target"))
     page.click("button.queue-button")
@@ -207,7 +210,7 @@ def test_a_new_workflow_from_the_catalogue_runs_an_uploaded_image(page: Any, liv
     assert run["status"] == "succeeded" and run["workflow"]["nodes"]["loadimage"]["inputs"]["image"] == uploaded
 
 
-def test_seed_control_queue_panel_and_history(page: Any, live_server: LiveServer) -> None:
+def test_seed_control_queue_panel_and_history(page: Any, shot: Shot, live_server: LiveServer) -> None:
     http = httpx.Client(base_url=live_server.url)
     http.post("/queue/pause")
     try:
@@ -235,7 +238,7 @@ def test_seed_control_queue_panel_and_history(page: Any, live_server: LiveServer
         page.wait_for_function("() => document.querySelectorAll('.queue-panel ol .run-line').length === 2")
         order = [run["workflow"]["nodes"]["sampler"]["inputs"]["seed"] for run in http.get("/queue").json()["queued"]]
         assert order == [102, 101]
-        page.screenshot(path=str(ARTIFACTS / "queue-panel.png"))
+        shot("queue-panel")
     finally:
         http.post("/queue/resume")
 
@@ -250,7 +253,7 @@ def test_seed_control_queue_panel_and_history(page: Any, live_server: LiveServer
     run_101.get_by_role("button", name="load workflow").click()
     assert node(page, "sampler").locator('input[name="seed"]').input_value() == "101"
     assert node(page, "sampler").locator('select[name="seed-control"]').input_value() == "increment"
-    page.screenshot(path=str(ARTIFACTS / "history-panel.png"))
+    shot("history-panel")
     http.close()
 
 
@@ -295,7 +298,7 @@ def test_params_save_to_the_library_and_export(page: Any, live_server: LiveServe
     assert page.locator(".workflow-menu .open-workflow", has_text="img2img").count() == 1  # the examples
 
 
-def test_copy_paste_delete_and_a_runtime_error_on_its_node(page: Any) -> None:
+def test_copy_paste_delete_and_a_runtime_error_on_its_node(page: Any, shot: Shot) -> None:
     node(page, "positive").locator("header").click()
     page.keyboard.press("Control+c")
     page.keyboard.press("Control+v")
@@ -319,5 +322,6 @@ def test_copy_paste_delete_and_a_runtime_error_on_its_node(page: Any) -> None:
     assert "no-such-model" in failed.text_content()
     assert node(page, "model").locator("[data-testid=node-state]").text_content() == "failed"
     page.wait_for_function(
-        "() => document.querySelector('.react-flow__node[data-id=save] [data-testid=node-state]')?.textContent === 'skipped'")
-    page.screenshot(path=str(ARTIFACTS / "runtime-error.png"))
+        "() => document.querySelector('.react-flow__node[data-id=save] [data-testid=node-state]')"
+        "?.textContent === 'skipped'")
+    shot("runtime-error")

@@ -118,7 +118,8 @@ def test_image_names_are_looked_up_in_the_executors_input_folders(registry, tmp_
     Image.new("RGB", (6, 4), (0, 0, 255)).save(elsewhere / "upload.png")  # same name in the cwd: the upload wins
     monkeypatch.chdir(elsewhere)
     executor = Executor(registry, device="cpu", output_dir=tmp_path / "out", input_dirs=[uploads])
-    nodes = {"load": ("LoadImage", {"image": "upload.png"}), "m": ("LoadMask", {"image": "upload.png", "channel": "green"})}
+    nodes = {"load": ("LoadImage", {"image": "upload.png"}),
+             "m": ("LoadMask", {"image": "upload.png", "channel": "green"})}
     first = executor.run(workflow(nodes, {"image": "load.image", "mask": "m.mask"}))
     assert first.status == "success", first.failures
     assert first.outputs["image"][0, 0, 1, 1].item() == pytest.approx(200 / 255)

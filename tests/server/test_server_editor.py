@@ -89,7 +89,8 @@ def test_import_reads_our_json_and_pngs(make_client: AppFactory) -> None:
         assert from_json.status_code == 200, from_json.text
         assert from_json.json()["workflow"]["nodes"] == SUM["nodes"]
         assert from_json.json()["format"] == "graph-engine" and from_json.json()["warnings"] == []
-        from_png = client.post("/import", files={"file": ("image.png", _png({"workflow": json.dumps(SUM)}), "image/png")})
+        png = _png({"workflow": json.dumps(SUM)})
+        from_png = client.post("/import", files={"file": ("image.png", png, "image/png")})
         assert from_png.status_code == 200, from_png.text
         assert from_png.json()["workflow"]["nodes"] == SUM["nodes"]
 
@@ -100,7 +101,8 @@ def test_import_refuses_files_without_a_workflow_saying_why(make_client: AppFact
         ("notes.json", b'{"hello": 1}'): "a JSON object with 'nodes'",
         ("broken.json", b"{nope"): "not valid JSON",
         ("binary.bin", b"\xff\xfe\x00\x81"): "expected a workflow JSON file or a PNG",
-        ("bad.json", json.dumps({"schema_version": 1, "nodes": {"bad id!": {"type": "X"}}}).encode()): "not a valid workflow",
+        ("bad.json", json.dumps({"schema_version": 1, "nodes": {"bad id!": {"type": "X"}}}).encode()):
+            "not a valid workflow",
         ("bad.png", _png({"workflow": "{nope"})): "not valid JSON",
     }
     with make_client() as client:
