@@ -57,9 +57,14 @@ def in_process(checkpoint: str, device: str, repeats: int, output: Path) -> None
     if not result.ok:
         raise SystemExit(f"txt2img failed: {result.failures}")
 
+    overheads: list[float] = []  # a re-run's wall time minus its nodes' own durations: the engine's share
+
     def new_seed(index: int) -> None:
+        start = time.perf_counter()
         rerun = executor.run(WORKFLOW, {**params, "seed": 1000 + index})
+        wall = time.perf_counter() - start
         assert sorted(rerun.ran) == ["decode", "sampler", "save"], rerun.explain()
+        overheads.append(wall - sum(item.duration_s or 0.0 for item in rerun.explanations.values()))
 
     # The same work without the engine: sampler, decode and PNG on the handles the loader made
     # (served from the cache by a run limited to those values).
@@ -88,6 +93,10 @@ def in_process(checkpoint: str, device: str, repeats: int, output: Path) -> None
         f"re-run, new seed (median of {repeats}):            {reseed:8.3f} s  = {reseed / alone:6.3f} x the work alone"
     )
     print(f"sampler + decode + PNG alone (median of {repeats}):  {alone:8.3f} s  = 1.000")
+    print(
+        f"engine overhead in a new-seed re-run (load, validate, hash, look up; median): "
+        f"{statistics.median(overheads) * 1e3:.2f} ms"
+    )
 
 
 def end_to_end(checkpoint: str, device: str, repeats: int, output: Path) -> None:

@@ -1,7 +1,8 @@
 """The caching executor: load, validate and plan a workflow, then run it (see run.py).
 
 An Executor holds what lives across runs: the result cache, the file hasher, the resources
-node packs declare (a model manager...), and the previous run's inputs for explanations.
+node packs declare (a model manager...), the previous run's inputs for explanations, and
+its compilation memo (compile_memo.py: a re-run re-checks only what changed).
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from graph_engine.cache import ResultCache, default_budget
+from graph_engine.compile_memo import CompileMemo
 from graph_engine.context import resolve_device
-from graph_engine.document import Workflow, load_workflow
+from graph_engine.document import Workflow
 from graph_engine.fingerprint import FileHasher
-from graph_engine.planning import plan_run
 from graph_engine.registry import Registry
 from graph_engine.resources import Resources
 from graph_engine.results import NodeFailure, RunResult
 from graph_engine.run import EventCallback, RunExecution, Signatures
-from graph_engine.validation import CompiledWorkflow, validate_workflow
+from graph_engine.validation import CompiledWorkflow
 
 __all__ = ["EventCallback", "Executor", "NodeFailure", "RunResult"]
 
@@ -43,10 +44,13 @@ class Executor:
         output_dir: Path | str = "output",
         files: FileHasher | None = None,
         resources: Resources | None = None,
+        compile_memo: CompileMemo | None = None,
         input_dirs: Sequence[Path | str] = (),
     ) -> None:
         """`input_dirs`: where nodes look up relative input file names first (see FileHasher)."""
         self.registry = registry
+        # Earlier compilations, reused for equal documents and unchanged nodes.
+        self.compile_memo = compile_memo if compile_memo is not None else CompileMemo()
         # Services nodes share across runs (a model manager...), created on first use.
         self.resources = resources if resources is not None else Resources(registry.resource_factories)
         self.cache = cache if cache is not None else ResultCache(default_budget())
@@ -72,7 +76,7 @@ class Executor:
         params_as_text: bool = False,
     ) -> CompiledWorkflow:
         """Load and validate; raises WorkflowValidationError listing every issue."""
-        return validate_workflow(load_workflow(workflow), self.registry, params, params_as_text=params_as_text)
+        return self.compile_memo.compile(workflow, self.registry, params, params_as_text=params_as_text)
 
     def run(
         self,
@@ -94,8 +98,9 @@ class Executor:
         `executor.interrupt()`) stops the run. Invalid workflows raise
         WorkflowValidationError before anything runs; node failures do not raise.
         """
-        compiled = self.validate(workflow, params, params_as_text=params_as_text)
-        plan = plan_run(compiled, outputs)
+        compiled, plan = self.compile_memo.prepare(
+            workflow, self.registry, params, params_as_text=params_as_text, outputs=outputs
+        )
         listeners = [on_event] if callable(on_event) else list(on_event or ())
         interrupt = interrupt if interrupt is not None else threading.Event()
         with self._lock:

@@ -59,9 +59,9 @@ def plan_run(compiled: CompiledWorkflow, outputs: Sequence[str] | None = None) -
         # re-walk shared ancestry (quadratic when every node of a chain is a target).
         keep = set(targets)
         stack = list(targets)
-        predecessors = compiled.graph.pred
+        nodes = compiled.nodes
         while stack:
-            for producer in predecessors[stack.pop()]:
+            for producer in nodes[stack.pop()].producers:
                 if producer not in keep:
                     keep.add(producer)
                     stack.append(producer)

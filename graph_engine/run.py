@@ -189,13 +189,8 @@ class RunExecution:
             node = self.nodes[node_id]
             spec = node.spec
             self.signatures[node_id] = (spec.name, node.constants, None)
-            upstream: dict[str, tuple[str, str]] = {}
-            for name, link in node.links.items():
-                producer_key = keys[link.node]
-                if producer_key is None:
-                    break
-                upstream[name] = (producer_key, link.output)
-            if len(upstream) < len(node.links):
+            producer_keys = [key for producer in node.producers if (key := keys[producer]) is not None]
+            if len(producer_keys) < len(node.producers):
                 keys[node_id] = None  # a producer failed its fingerprint: this node will be blocked
                 continue
             if not spec.cacheable:
@@ -204,7 +199,7 @@ class RunExecution:
                 continue
             try:
                 fingerprint = spec.fingerprint(node.constants, self.files_hasher) if spec.fingerprint else None
-                keys[node_id] = node_key(spec, node.constants, upstream, fingerprint)
+                keys[node_id] = node_key(node.key_base, producer_keys, fingerprint)
             except Exception as error:
                 self.key_errors[node_id] = error
                 keys[node_id] = None

@@ -9,25 +9,47 @@ issues. It is a linear pass over nodes and links; nothing recurses per node.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+import pickle
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import networkx as nx
 
-from graph_engine.document import Link, Workflow
+from graph_engine.document import Link, NodeEntry, Workflow
+from graph_engine.hashing import key_base
 from graph_engine.issues import IssueCode, ValidationIssue, WorkflowValidationError
+from graph_engine.memo import BoundedMemo
 from graph_engine.registry import Registry
 from graph_engine.spec import MISSING, InputSpec, NodeSpec
 from graph_engine.types import ConstantError, check_compatible
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CompiledNode:
+    """One validated node. Treated as immutable: an executor reuses it for every document
+    that compiles to the same node (see compile_memo.py), with its key base encoded once."""
+
     id: str
     spec: NodeSpec
     constants: dict[str, Any]  # every unlinked input: given value, param value or default
-    links: dict[str, Link]  # linked inputs, by input name
+    links: dict[str, Link]  # linked inputs, by input name, in the spec's input order
+
+    @cached_property
+    def key_base(self) -> str:
+        """The node's own part of its cache key (raises if a constant is not plain JSON)."""
+        return key_base(self.spec, self.constants, [(name, link.output) for name, link in self.links.items()])
+
+    @cached_property
+    def producers(self) -> tuple[str, ...]:
+        """Ids of the nodes this one reads from, one per link."""
+        return tuple(link.node for link in self.links.values())
+
+    @cached_property
+    def link_sources(self) -> tuple[tuple[str, str], ...]:
+        """(input name, producer id) per link: the node's part of the dependency graph."""
+        return tuple((name, link.node) for name, link in self.links.items())
 
 
 @dataclass(frozen=True)
@@ -364,30 +386,111 @@ def _apply_assignments(workflow: Workflow, assigned: Mapping[tuple[str, str], An
     return workflow.model_copy(update={"nodes": nodes})
 
 
+def _entry_content(node_id: str, entry: NodeEntry) -> Hashable:
+    """A hashable, type-exact form of a node entry (1, 1.0 and True stay distinct)."""
+    inputs: list[tuple[Any, ...]] = []
+    for name, value in entry.inputs.items():
+        if isinstance(value, Link):
+            inputs.append((name, "link", value.node, value.output))
+        elif isinstance(value, list):
+            inputs.append((name, "list", pickle.dumps(value, protocol=5)))
+        else:
+            inputs.append((name, type(value), value))
+    return (node_id, entry.type, tuple(inputs))
+
+
+@dataclass(frozen=True)
+class ValidationMemo:
+    """What an executor remembers from earlier successful validations (bounded tables).
+
+    A node entry compiles to the same CompiledNode as long as its type resolves to the same
+    spec and each producer still has the type it had (the link checks read the producers'
+    outputs); the dependency graph and order depend only on every node's link sources.
+    """
+
+    nodes: BoundedMemo[Hashable, tuple[CompiledNode, tuple[str, ...]]]  # + producers' types
+    structures: BoundedMemo[Hashable, tuple[nx.DiGraph, tuple[str, ...]]]
+
+    @classmethod
+    def bounded(cls, nodes: int, structures: int) -> ValidationMemo:
+        return cls(BoundedMemo(nodes), BoundedMemo(structures))
+
+    def reuse(self, content: Hashable, spec: NodeSpec, workflow: Workflow) -> CompiledNode | None:
+        remembered = self.nodes.get(content)
+        if remembered is None:
+            return None
+        node, producer_types = remembered
+        if node.spec is not spec:
+            return None
+        entries = workflow.nodes
+        for producer, producer_type in zip(node.producers, producer_types, strict=True):
+            entry = entries.get(producer)
+            if entry is None or entry.type != producer_type:
+                return None
+        return node
+
+    def remember(self, content: Hashable, node: CompiledNode, workflow: Workflow) -> None:
+        self.nodes.put(content, (node, tuple(workflow.nodes[producer].type for producer in node.producers)))
+
+
 def validate_workflow(
     workflow: Workflow,
     registry: Registry,
     params: Mapping[str, Any] | None = None,
     *,
     params_as_text: bool = False,
+    memo: ValidationMemo | None = None,
+    contents: Mapping[str, Hashable] | None = None,
 ) -> CompiledWorkflow:
     """Check `workflow` with parameter values `params` (names or "node.input" paths).
 
     With `params_as_text`, values are command-line strings parsed by each target input's
     type ("7" -> 7 for an INT). Raises WorkflowValidationError with every issue found.
+    With a `memo`, nodes compiled before (and not set by a param) are reused instead of
+    re-checked, and so is the order of an unchanged structure; only a valid workflow's nodes
+    are stored (a node compiled beside an error may lack a link that was reported elsewhere).
+    `contents` gives a type-exact form of node entries (their JSON) where the caller has one;
+    for other nodes it is derived from the entry.
     """
     checker = _Checker(workflow, registry)
     checker.resolve_types()
     assigned = checker.assignments(params or {}, params_as_text)
+    assigned_nodes = {node_id for node_id, _ in assigned}
     nodes: dict[str, CompiledNode] = {}
+    new: list[tuple[Hashable, CompiledNode]] = []  # remembered once the whole workflow is valid
     for node_id, entry in workflow.nodes.items():
         spec = checker.specs[node_id]
-        if spec is not None:
+        if spec is None:
+            continue
+        if memo is None or node_id in assigned_nodes:
             nodes[node_id] = checker.compile_node(node_id, spec, entry.inputs, assigned)
+            continue
+        content = contents.get(node_id) if contents is not None else None
+        if content is None:
+            content = _entry_content(node_id, entry)
+        compiled = memo.reuse(content, spec, workflow)
+        if compiled is None:
+            compiled = checker.compile_node(node_id, spec, entry.inputs, assigned)
+            new.append((content, compiled))
+        nodes[node_id] = compiled
     output_nodes = checker.check_outputs()
     effective = _apply_assignments(workflow, assigned)
-    graph = _dependency_graph(effective)
-    order = checker.order(graph)
+    if memo is not None and not checker.issues:
+        structure = tuple((node_id, node.link_sources) for node_id, node in nodes.items())
+        remembered = memo.structures.get(structure)
+        if remembered is None:
+            graph = _dependency_graph(effective)
+            order = checker.order(graph)
+            if not checker.issues:
+                memo.structures.put(structure, (graph, order))
+        else:
+            graph, order = remembered
+    else:
+        graph = _dependency_graph(effective)
+        order = checker.order(graph)
     if checker.issues:
         raise WorkflowValidationError(checker.issues)
+    if memo is not None:
+        for content, compiled in new:
+            memo.remember(content, compiled, workflow)
     return CompiledWorkflow(effective, nodes, dict(workflow.outputs), output_nodes, graph, order)
