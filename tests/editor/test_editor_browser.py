@@ -20,6 +20,8 @@ from graph_engine import load_workflow
 from graph_engine.embedded import png_text
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# One worker runs them all: they share the module's server and browser.
+pytestmark = pytest.mark.xdist_group("editor-browser")
 NEW_PROMPT = "a green square on a yellow background"
 Shot = Callable[[str], None]  # the `shot` fixture: a named screenshot
 
