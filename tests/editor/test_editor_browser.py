@@ -118,6 +118,18 @@ def test_an_invalid_link_is_refused_with_the_reason(page: Any, shot: Shot) -> No
     page.keyboard.press("Control+z")
     assert saved_document(page)["nodes"]["decode"]["inputs"]["latent"] == {"from": "sampler", "output": "latent"}
 
+    # A link dropped on empty canvas offers the nodes it fits, and connects the one picked.
+    start = handle(page, "sampler", "latent", "source").bounding_box()
+    page.mouse.move(start["x"] + 5, start["y"] + 5)
+    page.mouse.down()
+    page.mouse.move(start["x"] + 200, start["y"] + 320, steps=12)
+    page.mouse.up()
+    search = page.get_by_placeholder("Search nodes taking LATENT…")
+    search.fill("decode tiled")
+    search.press("Enter")
+    node(page, "vaedecodetiled").wait_for()
+    assert saved_document(page)["nodes"]["vaedecodetiled"]["inputs"]["latent"] == {"from": "sampler", "output": "latent"}
+
 
 @pytest.fixture(scope="module")
 def png_with_workflow(live_server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Path:

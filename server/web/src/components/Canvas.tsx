@@ -14,6 +14,7 @@ import {
   type IsValidConnection,
 } from "@xyflow/react";
 import { useCallback, useEffect, useState } from "react";
+import { matchingSocket, type PendingLink } from "../graph/catalogue";
 import { linkRefusal } from "../graph/links";
 import { outputType } from "../graph/convert";
 import { typeColor } from "../graph/typeColors";
@@ -62,7 +63,7 @@ export function Canvas() {
   const onEdgesChange = useEditor((s) => s.onEdgesChange);
   const toast = useRuns((s) => s.toast);
   const flow = useReactFlow();
-  const [search, setSearch] = useState<{ x: number; y: number; screenX: number; screenY: number } | null>(null);
+  const [search, setSearch] = useState<{ x: number; y: number; screenX: number; screenY: number; link?: PendingLink } | null>(null);
   const loads = useEditor((s) => s.loads);
   const measured = useNodesInitialized();
   const [fitted, setFitted] = useState(-1);
@@ -85,15 +86,32 @@ export function Canvas() {
     [toast],
   );
 
-  // Dropping a link on an incompatible socket: say why instead of silently doing nothing.
+  // Dropping a link on an incompatible socket: say why instead of silently doing nothing. Dropping it on
+  // empty canvas: search the nodes it fits, as in ComfyUI.
   const onConnectEnd = useCallback(
-    (_: MouseEvent | TouchEvent, state: FinalConnectionState) => {
-      if (state.isValid || !state.fromHandle || !state.toHandle) return;
+    (event: MouseEvent | TouchEvent, state: FinalConnectionState) => {
+      if (state.isValid || !state.fromHandle) return;
+      if (!state.toHandle) {
+        const { index, nodes } = useEditor.getState();
+        const from = state.fromHandle;
+        const schema = index?.nodes.get(nodes.find((n) => n.id === from.nodeId)?.data.nodeType ?? "");
+        const sockets = from.type === "source" ? schema?.outputs : schema?.inputs;
+        const type = sockets?.find((socket) => socket.name === from.id)?.type;
+        const point = "changedTouches" in event ? event.changedTouches[0] : event;
+        if (!type || !from.id || !(event.target as Element).classList.contains("react-flow__pane")) return;
+        setSearch({
+          ...flow.screenToFlowPosition({ x: point.clientX, y: point.clientY }),
+          screenX: point.clientX,
+          screenY: point.clientY,
+          link: { nodeId: from.nodeId, handle: from.id, side: from.type, type },
+        });
+        return;
+      }
       const [from, to] = state.fromHandle.type === "source" ? [state.fromHandle, state.toHandle] : [state.toHandle, state.fromHandle];
       const refusal = refusalFor({ source: from.nodeId, sourceHandle: from.id ?? null, target: to.nodeId, targetHandle: to.id ?? null });
       if (refusal) toast("error", `link refused: ${refusal}`);
     },
-    [toast],
+    [toast, flow],
   );
 
   useEffect(() => {
@@ -154,8 +172,19 @@ export function Canvas() {
       {search && (
         <NodeSearch
           at={{ x: search.screenX, y: search.screenY }}
+          link={search.link}
           onPick={(nodeType) => {
-            useEditor.getState().addNode(nodeType, { x: search.x, y: search.y });
+            const editor = useEditor.getState();
+            const link = search.link;
+            // A node picked for a dangling link goes left of an input it feeds, right of an output it takes.
+            const x = link?.side === "target" ? search.x - 300 : search.x;
+            const added = editor.addNode(nodeType, { x, y: search.y });
+            const schema = editor.index?.nodes.get(nodeType);
+            const socket = link && schema ? matchingSocket(editor.index!, schema, link) : null;
+            if (link && socket) {
+              if (link.side === "source") editor.connect(link.nodeId, link.handle, added, socket);
+              else editor.connect(added, socket, link.nodeId, link.handle);
+            }
             setSearch(null);
           }}
           onClose={() => setSearch(null)}

@@ -1,20 +1,30 @@
 // The double-click search box (as in ComfyUI): type, arrows, Enter.
 import { useEffect, useRef, useState } from "react";
-import { searchNodes } from "../graph/catalogue";
+import { matchingSocket, searchNodes, type PendingLink } from "../graph/catalogue";
 import { useEditor } from "../store/editor";
 
-export function NodeSearch({ at, onPick, onClose }: { at: { x: number; y: number }; onPick: (type: string) => void; onClose: () => void }) {
+interface Props {
+  at: { x: number; y: number };
+  /** Offer only nodes this link can attach to (a link dropped on empty canvas, as in ComfyUI). */
+  link?: PendingLink;
+  onPick: (type: string) => void;
+  onClose: () => void;
+}
+
+export function NodeSearch({ at, link, onPick, onClose }: Props) {
   const index = useEditor((s) => s.index)!;
   const [query, setQuery] = useState("");
   const [chosen, setChosen] = useState(0);
   const field = useRef<HTMLInputElement>(null);
   useEffect(() => field.current?.focus(), []);
-  const results = searchNodes(index, query).slice(0, 12);
+  const results = searchNodes(index, query)
+    .filter((node) => !link || matchingSocket(index, node, link) !== null)
+    .slice(0, 12);
   return (
     <div className="node-search" style={{ left: at.x, top: at.y }} role="dialog" aria-label="add a node">
       <input
         ref={field}
-        placeholder="Search nodes…"
+        placeholder={link ? `Search nodes ${link.side === "source" ? "taking" : "giving"} ${link.type}…` : "Search nodes…"}
         value={query}
         onChange={(e) => {
           setQuery(e.target.value);

@@ -1,5 +1,5 @@
 // The top bar: workflow name, open/save/import/export, undo/redo, Queue and Cancel.
-import { useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { api } from "../api/http";
 import { exportWorkflow, importFile } from "../importing";
 import { queueRun, refreshQueue } from "../session";
@@ -36,6 +36,20 @@ export function Toolbar() {
     refreshQueue();
   };
 
+  // Ctrl+S saves to the library, as in ComfyUI (instead of the browser saving the page).
+  const saveRef = useRef(save);
+  saveRef.current = save;
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
+        event.preventDefault();
+        void saveRef.current();
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+
   return (
     <header className="toolbar">
       <span className="brand">graph-engine</span>
@@ -50,7 +64,9 @@ export function Toolbar() {
         <button onClick={() => setMenu(!menu)}>Open ▾</button>
         {menu && <WorkflowMenu onClose={() => setMenu(false)} />}
       </div>
-      <button onClick={save}>Save</button>
+      <button onClick={save} title="Save to the library (Ctrl+S)">
+        Save
+      </button>
       <button onClick={() => fileInput.current?.click()}>Import…</button>
       <input
         ref={fileInput}

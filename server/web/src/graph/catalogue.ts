@@ -36,6 +36,23 @@ export function isSeedInput(index: CatalogueIndex, input: InputSchema): boolean 
   return kindOf(index, input) === "int" && /(^|_)seed$/.test(input.name);
 }
 
+/** A link dropped on empty canvas: from an output of `type` (side "source"), or into an input of `type`. */
+export interface PendingLink {
+  nodeId: string;
+  handle: string;
+  side: "source" | "target";
+  type: string;
+}
+
+/** The socket of `node` a pending link would attach to: its first input accepting, or output fitting, the type. */
+export function matchingSocket(index: CatalogueIndex, node: NodeSchema, link: PendingLink): string | null {
+  if (link.side === "source") {
+    return node.inputs.find((input) => index.types.get(input.type)?.accepts.includes(link.type))?.name ?? null;
+  }
+  const accepted = index.types.get(link.type)?.accepts ?? [link.type];
+  return node.outputs.find((output) => accepted.includes(output.type))?.name ?? null;
+}
+
 /** Case-insensitive match of every word of the query against name, display name, category and description. */
 export function searchNodes(index: CatalogueIndex, query: string): NodeSchema[] {
   const words = query.toLowerCase().split(/\s+/).filter(Boolean);
