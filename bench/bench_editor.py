@@ -28,8 +28,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT / "tests" / "server"))
 sys.path.insert(0, str(REPO_ROOT / "tests" / "editor"))
 
-from conftest import CHROMIUM, CHROMIUM_ARGS, EDITOR_BUILD  # noqa: E402  (the editor tests' browser set-up)
-from server_helpers import serve  # noqa: E402
+from conftest import CHROMIUM, CHROMIUM_ARGS, EDITOR_BUILD  # the editor tests' browser set-up
+from server_helpers import serve
 
 AUTOSAVED = "() => JSON.parse(localStorage.getItem('graph-engine-editor-workflow') || 'null')"
 
