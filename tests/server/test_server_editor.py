@@ -1,15 +1,11 @@
-"""The editor's server side: its page (or how to build it), the examples, and POST /import."""
+"""The editor's server side: its page (or how to build it) and the examples."""
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-from PIL import Image
-from PIL.PngImagePlugin import PngInfo
 
 AppFactory = Callable[..., Any]
 TOKEN = "s3cret-token-for-tests-0123456789"
@@ -21,15 +17,6 @@ def _editor_build(folder: Path) -> Path:
     (folder / "index.html").write_text("<!doctype html><title>editor</title><script src='/assets/app.js'></script>")
     (folder / "assets" / "app.js").write_text("console.log('editor')")
     return folder
-
-
-def _png(text: dict[str, str]) -> bytes:
-    info = PngInfo()
-    for key, value in text.items():
-        info.add_text(key, value)
-    buffer = io.BytesIO()
-    Image.new("RGB", (4, 4)).save(buffer, format="PNG", pnginfo=info)
-    return buffer.getvalue()
 
 
 def test_the_editor_build_is_served_at_the_root(make_client: AppFactory, tmp_path: Path) -> None:
@@ -82,37 +69,3 @@ def test_the_repository_examples_include_txt2img(make_client: AppFactory) -> Non
         assert "txt2img" in [entry["name"] for entry in client.get("/examples").json()]
         assert client.get("/examples/txt2img").json()["nodes"]["sampler"]["type"] == "KSampler"
 
-
-def test_import_reads_our_json_and_pngs(make_client: AppFactory) -> None:
-    with make_client() as client:
-        from_json = client.post("/import", files={"file": ("sum.json", json.dumps(SUM).encode(), "application/json")})
-        assert from_json.status_code == 200, from_json.text
-        assert from_json.json()["workflow"]["nodes"] == SUM["nodes"]
-        assert from_json.json()["format"] == "graph-engine" and from_json.json()["warnings"] == []
-        png = _png({"workflow": json.dumps(SUM)})
-        from_png = client.post("/import", files={"file": ("image.png", png, "image/png")})
-        assert from_png.status_code == 200, from_png.text
-        assert from_png.json()["workflow"]["nodes"] == SUM["nodes"]
-
-
-def test_import_refuses_files_without_a_workflow_saying_why(make_client: AppFactory) -> None:
-    cases = {
-        ("plain.png", _png({"comment": "hi"})): "a PNG without an embedded workflow",
-        ("notes.json", b'{"hello": 1}'): "a JSON object with 'nodes'",
-        ("broken.json", b"{nope"): "not valid JSON",
-        ("binary.bin", b"\xff\xfe\x00\x81"): "expected a workflow JSON file or a PNG",
-        ("bad.json", json.dumps({"schema_version": 1, "nodes": {"bad id!": {"type": "X"}}}).encode()):
-            "not a valid workflow",
-        ("bad.png", _png({"workflow": "{nope"})): "not valid JSON",
-    }
-    with make_client() as client:
-        for (name, data), reason in cases.items():
-            response = client.post("/import", files={"file": (name, data, "application/octet-stream")})
-            assert response.status_code == 422, (name, response.text)
-            assert reason in response.json()["detail"] and name in response.json()["detail"], response.json()
-
-
-def test_import_respects_the_upload_limit(make_client: AppFactory) -> None:
-    with make_client(max_upload_bytes=1000) as client:
-        response = client.post("/import", files={"file": ("big.json", b" " * 2000, "application/json")})
-        assert response.status_code == 413

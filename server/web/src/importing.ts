@@ -1,5 +1,5 @@
 // Opening files: our JSON, PNGs with an embedded workflow and ComfyUI files, converted by the server's /import.
-import { api } from "./api/http";
+import { api, ApiError } from "./api/http";
 import { useEditor } from "./store/editor";
 import { useRuns } from "./store/runs";
 
@@ -12,7 +12,8 @@ export async function importFile(file: File): Promise<void> {
     toast("info", `opened ${file.name} (${imported.format})`);
     for (const warning of imported.warnings) toast("info", warning);
   } catch (error) {
-    toast("error", `cannot open ${file.name}: ${(error as Error).message}`);
+    const first = error instanceof ApiError ? error.issues[0]?.message : undefined;
+    toast("error", `cannot open ${file.name}: ${(error as Error).message}${first ? `: ${first}` : ""}`);
   }
 }
 
