@@ -26,7 +26,7 @@ from graph_engine.migrations import SCHEMA_VERSION, Migrations
 from graph_engine.pack import NodePack
 from graph_engine.registry import ENTRY_POINT_GROUP, PackProblem, Registry, UnknownNodeType
 from graph_engine.resources import Resources
-from graph_engine.spec import Choices, Description, InputSpec, Multiline, NodeSpec, Out, OutputSpec, Range
+from graph_engine.spec import Choices, Description, InputFile, InputSpec, Multiline, NodeSpec, Out, OutputSpec, Range
 from graph_engine.subworkflows import WorkflowNodeSpec, compile_workflow
 from graph_engine.types import (
     ANY,
@@ -64,6 +64,7 @@ __all__ = [
     "Event",
     "Executor",
     "FileHasher",
+    "InputFile",
     "InputSpec",
     "Interrupted",
     "IssueCode",

@@ -55,8 +55,10 @@ class RunScope:
         on_progress: ProgressCallback | None = None,
         workflow: Any = None,
         resources: Resources | None = None,
+        input_dirs: tuple[Path, ...] = (),
     ) -> None:
         self.run_id = run_id
+        self.input_dirs = input_dirs
         self.resources = resources if resources is not None else Resources()
         self.device_setting = device
         self._device: str | None = None
@@ -117,6 +119,11 @@ class Context:
         """Directory for files the node writes (created on first use)."""
         self._scope.output_dir.mkdir(parents=True, exist_ok=True)
         return self._scope.output_dir
+
+    @property
+    def input_dirs(self) -> tuple[Path, ...]:
+        """Folders to look up relative input file names in, before the current directory (e.g. a server's uploads)."""
+        return self._scope.input_dirs
 
     @property
     def workflow(self) -> Any:

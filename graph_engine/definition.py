@@ -22,6 +22,7 @@ from graph_engine.spec import (
     Choices,
     Description,
     FingerprintFn,
+    InputFile,
     InputSpec,
     Multiline,
     NodeSpec,
@@ -106,8 +107,11 @@ def _input_spec(parameter: inspect.Parameter, hint: Any, node_name: str) -> Inpu
     choices = explicit_choices.values if explicit_choices is not None else parsed.choices
     multiline = parsed.first(Multiline)
     description = parsed.first(Description)
+    input_file = parsed.first(InputFile)
     if multiline is not None and parsed.socket_type is not STRING:
         raise NodeDefinitionError(f"{where}: Multiline only applies to str inputs")
+    if input_file is not None and parsed.socket_type is not STRING:
+        raise NodeDefinitionError(f"{where}: InputFile only applies to str inputs")
     spec = InputSpec(
         name=parameter.name,
         type=parsed.socket_type,
@@ -118,6 +122,7 @@ def _input_spec(parameter: inspect.Parameter, hint: Any, node_name: str) -> Inpu
         multiline=multiline is not None,
         placeholder=multiline.placeholder if multiline is not None else "",
         description=description.text if description is not None else "",
+        file_kind=input_file.kind if input_file is not None else None,
     )
     if spec.default is not MISSING and spec.default is not None:
         try:

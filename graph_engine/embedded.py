@@ -4,18 +4,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import IO
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 WORKFLOW_KEY = "workflow"
 
 
-def png_text(path: Path) -> dict[str, str]:
-    """The text entries (tEXt, zTXt, iTXt) of a PNG file."""
+def png_text(source: Path | IO[bytes]) -> dict[str, str]:
+    """The text entries (tEXt, zTXt, iTXt) of a PNG file (a path or an open binary file)."""
     from PIL import Image  # imported here: only PNG inputs pay for it
 
-    with Image.open(path) as picture:
+    with Image.open(source) as picture:
         if picture.format != "PNG":
-            raise ValueError(f"{path} is not a PNG file")
+            raise ValueError(f"{source} is not a PNG file")
         return dict(picture.text)  # type: ignore[attr-defined]
 
 

@@ -50,7 +50,9 @@ class Executor:
         compile_memo: CompileMemo | None = None,
         library: WorkflowLibrary | None = None,
         workflow_paths: bool = True,
+        input_dirs: Sequence[Path | str] = (),
     ) -> None:
+        """`input_dirs`: where nodes look up relative input file names first (see FileHasher)."""
         self.registry = registry
         # Earlier compilations, reused for equal documents and unchanged nodes.
         self.compile_memo = compile_memo if compile_memo is not None else CompileMemo()
@@ -60,7 +62,7 @@ class Executor:
         # Services nodes share across runs (a model manager...), created on first use.
         self.resources = resources if resources is not None else Resources(registry.resource_factories)
         self.cache = cache if cache is not None else ResultCache(default_budget())
-        self.files = files if files is not None else FileHasher()
+        self.files = files if files is not None else FileHasher(input_dirs)
         self.output_dir = Path(output_dir)
         self.device_setting = device
         # Constants and fingerprints of the last run, by node id: lets explain name the

@@ -11,15 +11,21 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 
 class FileHasher:
-    """Content hashes of files, memoised on their stat signature. One per executor."""
+    """Content hashes of files, memoised on their stat signature. One per executor.
 
-    def __init__(self) -> None:
+    `input_dirs`: folders where nodes look up relative input file names (a server's uploads),
+    before the current directory; nodes see them as `ctx.input_dirs`, fingerprints as
+    `files.input_dirs`, so both resolve a name to the same file.
+    """
+
+    def __init__(self, input_dirs: Sequence[Path | str] = ()) -> None:
+        self.input_dirs = tuple(Path(folder) for folder in input_dirs)
         self._memo: dict[str, tuple[tuple[int, int, int], str]] = {}
         self._lock = threading.Lock()
         self.hashed = 0  # number of files actually read (for tests and diagnostics)

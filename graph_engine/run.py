@@ -124,6 +124,7 @@ class RunExecution:
             on_progress=self._on_progress if listeners else None,
             workflow=compiled.workflow,
             resources=resources,
+            input_dirs=files.input_dirs,
         )
         self.seq = 0
         self.keys: dict[str, str | None] = {}

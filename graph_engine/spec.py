@@ -64,6 +64,17 @@ class Multiline:
 
 
 @dataclass(frozen=True)
+class InputFile:
+    """A STRING input naming a file to read, of a kind editors can offer (e.g. "image": upload and pick).
+
+    Relative names are looked up in the executor's input folders (`Executor(input_dirs=...)`,
+    e.g. a server's uploads), then from the current directory: see `FileHasher.find`.
+    """
+
+    kind: str
+
+
+@dataclass(frozen=True)
 class Description:
     """Help text for an input or output (shown as a tooltip, exported in the schema)."""
 
@@ -100,6 +111,7 @@ class InputSpec:
     multiline: bool = False
     placeholder: str = ""
     description: str = ""
+    file_kind: str | None = None  # InputFile(kind)
 
     @property
     def required(self) -> bool:
@@ -144,6 +156,8 @@ class InputSpec:
         if self.multiline:
             data["multiline"] = True
             data["placeholder"] = self.placeholder
+        if self.file_kind is not None:
+            data["file"] = self.file_kind
         return data
 
 

@@ -193,12 +193,13 @@ def resize_latent(samples: torch.Tensor, height: int, width: int, method: Resize
 
 
 def resolve_input_path(path: str | Path, search: Sequence[Path] = ()) -> Path:
-    """An existing file: `path` itself (absolute, or relative to the current directory), else `path`
-    under each folder of `search` in turn. The error lists every place looked at."""
+    """An existing file: an absolute `path` itself; a relative one under each folder of `search` in
+    turn (a server's uploads: a name there wins over a file of that name wherever the process runs),
+    then from the current directory. The error lists every place looked at."""
     candidate = Path(path).expanduser()
     if not str(path):
         raise FileNotFoundError("no file given: expected the path of an image file")
-    tried = [candidate] if candidate.is_absolute() else [candidate, *(Path(root) / candidate for root in search)]
+    tried = [candidate] if candidate.is_absolute() else [*(Path(root) / candidate for root in search), candidate]
     for place in tried:
         if place.is_file():
             return place

@@ -19,7 +19,7 @@ from graph_engine.registry import Registry
 from server.control import ControlError
 from server.hub import EventHub
 from server.library import WorkflowLibrary
-from server.routes import files, interop, library, runs, system, ws
+from server.routes import editor, files, interop, library, runs, system, ws
 from server.schemas import Message
 from server.security import AccessGuard
 from server.settings import Settings
@@ -78,8 +78,9 @@ def create_app(settings: Settings) -> FastAPI:
             (403, "Origin or Host refused"), (413, "Request body too large"),
         )
     }
-    for module in (runs, library, interop, files, system, ws):
+    for module in (runs, library, interop, files, system, editor, ws):
         app.include_router(module.router, responses=common)
+    editor.mount_editor(app, settings)
 
     @app.exception_handler(ControlError)
     async def control_error(request: Request, error: ControlError) -> JSONResponse:

@@ -16,6 +16,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from server.settings import Settings
 
 TOKEN_QUERY_PARAM = "token"
+# The editor's page and assets hold no data, so a browser may load them without the token; the
+# page reads the token from its own address (`/?token=...`) and sends it with everything else.
+EDITOR_PATHS = ("/", "/index.html")
+EDITOR_ASSETS_PREFIX = "/assets/"
+
+
+def editor_is_public(path: str) -> bool:
+    return path in EDITOR_PATHS or path.startswith(EDITOR_ASSETS_PREFIX)
 
 
 def _host_name(host_header: str) -> str:
@@ -45,7 +53,8 @@ class AccessGuard:
         if (origin is not None and origin not in settings.allowed_origins
                 and (origin == "null" or urlsplit(origin).netloc.lower() != host.lower())):
             return 403, f"Origin {origin!r} may not use this server; start it with --allow-origin to permit it"
-        if settings.token is not None:
+        public = scope["type"] == "http" and scope.get("method") in ("GET", "HEAD") and editor_is_public(scope["path"])
+        if settings.token is not None and not public:
             given = self._given_token(scope, headers)
             if given is None:
                 return 401, "an access token is required: 'Authorization: Bearer <token>' or '?token=<token>'"

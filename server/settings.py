@@ -9,6 +9,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 LOOPBACK_HOST_NAMES = ("localhost", "127.0.0.1", "::1")
+# In a source checkout: the editor's build output and the shipped workflows.
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_EDITOR_DIR = _REPO_ROOT / "server" / "web" / "dist"
+DEFAULT_EXAMPLES_DIR = _REPO_ROOT / "workflows"
 
 
 def is_loopback(host: str) -> bool:
@@ -53,6 +57,12 @@ class Settings(BaseModel):
     )
     preview_max_size: int = Field(default=512, ge=16, le=4096, description="Longest side of preview images.")
     cache_bytes: int | None = Field(default=None, gt=0, description="Result cache budget; None = engine default.")
+    editor_dir: Path | None = Field(
+        default=DEFAULT_EDITOR_DIR, description="The browser editor's build output (server/web/dist), served at /."
+    )
+    examples_dir: Path | None = Field(
+        default=DEFAULT_EXAMPLES_DIR, description="Example workflows offered by /examples (read-only)."
+    )
 
     @field_validator("allowed_origins")
     @classmethod

@@ -74,6 +74,8 @@ class Scheduler:
             device: Executor(
                 registry, cache=ResultCache(budget), device=device, output_dir=self.outputs_root,
                 library=library, workflow_paths=False,
+                # Uploaded images are usable by name (POST /uploads answers with it).
+                input_dirs=(settings.data_dir / "inputs",),
             )
             for device in settings.devices
         }

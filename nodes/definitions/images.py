@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple
 
-from graph_engine import Context, Description, FileHasher, Link, Range, Workflow, node
+from graph_engine import Context, Description, FileHasher, InputFile, Link, Range, Workflow, node
 from nodes.image_ops import (
     MaskChannel,
     ResizeMethod,
@@ -33,7 +33,11 @@ from nodes.types import Image, Mask
 WORKFLOW_KEY = "workflow"
 PARAMS_KEY = "params"
 
-PathInput = Annotated[str, Description("an image file; a relative path is looked up from the current directory")]
+PathInput = Annotated[
+    str, InputFile("image"),
+    Description("an image file; a relative path is looked up in the input folders (a server's uploads), "
+                "then from the current directory"),
+]
 Side = Annotated[int, Range(1, 16384)]
 Offset = Annotated[int, Range(0, 16384)]
 
@@ -41,7 +45,7 @@ Offset = Annotated[int, Range(0, 16384)]
 def image_fingerprint(constants: Mapping[str, Any], files: FileHasher) -> str | None:
     """The content hash of the file the `image` input names, resolved as the node resolves it."""
     try:
-        return files.hash(resolve_input_path(constants.get("image") or ""))
+        return files.hash(resolve_input_path(constants.get("image") or "", files.input_dirs))
     except (FileNotFoundError, OSError):
         return None  # the node reports the missing file when it runs
 
@@ -52,17 +56,17 @@ class LoadImageOutputs(NamedTuple):
 
 
 @node(category="image", fingerprint=image_fingerprint)
-def LoadImage(image: PathInput) -> LoadImageOutputs:
+def LoadImage(ctx: Context, image: PathInput) -> LoadImageOutputs:
     """Load an image file; its alpha channel becomes the mask (mask = 1 - alpha). Re-runs when the
     file's content changes."""
-    return LoadImageOutputs(*load_image_file(resolve_input_path(image)))
+    return LoadImageOutputs(*load_image_file(resolve_input_path(image, ctx.input_dirs)))
 
 
 @node(category="image", fingerprint=image_fingerprint)
-def LoadMask(image: PathInput, channel: MaskChannel = "luminance") -> Mask:
+def LoadMask(ctx: Context, image: PathInput, channel: MaskChannel = "luminance") -> Mask:
     """Load a mask from one channel of an image file (white = regenerate; for alpha, transparent =
     regenerate)."""
-    return load_mask_file(resolve_input_path(image), channel)
+    return load_mask_file(resolve_input_path(image, ctx.input_dirs), channel)
 
 
 def params_used(workflow: Workflow) -> dict[str, Any]:

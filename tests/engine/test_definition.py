@@ -13,6 +13,7 @@ from graph_engine import (
     Context,
     Description,
     EnumType,
+    InputFile,
     Multiline,
     NodeDefinitionError,
     Out,
@@ -102,10 +103,12 @@ def test_spec_is_still_callable() -> None:
         ("def N(*xs: int) -> Out[int, 'v']: ...", r"\*args"),
         ("def N(x: Annotated[int, Multiline()]) -> Out[int, 'v']: ...", "Multiline"),
         ("def N(x: Literal['a', 1]) -> Out[int, 'v']: ...", "Literal"),
+        ("def N(x: Annotated[int, InputFile('image')]) -> Out[int, 'v']: ...", "InputFile"),
     ],
 )
 def test_bad_definitions_fail_with_a_clear_message(definition: str, message: str) -> None:
-    namespace = {"Out": Out, "Annotated": Annotated, "Range": Range, "Multiline": Multiline, "Literal": Literal}
+    namespace = {"Out": Out, "Annotated": Annotated, "Range": Range, "Multiline": Multiline, "Literal": Literal,
+                 "InputFile": InputFile}
     exec(definition, namespace)
     with pytest.raises(NodeDefinitionError, match=message) as caught:
         node(namespace["N"])
@@ -137,3 +140,22 @@ def test_module_level_named_tuple_with_postponed_annotations() -> None:
         return Pair(left, right)
 
     assert [out.name for out in Split.outputs] == ["left", "right"]
+
+
+def test_input_files_tell_editors_what_to_offer_and_nodes_where_to_look(tmp_path) -> None:
+    from graph_engine import Executor, NodePack, Registry
+
+    found: list[str] = []
+
+    @node(fingerprint=lambda constants, files: str(files.input_dirs))
+    def ReadName(ctx: Context, path: Annotated[str, InputFile("image")]) -> Out[str, "folders"]:
+        found.append(str(ctx.input_dirs))
+        return path
+
+    assert ReadName.inputs[0].to_json()["file"] == "image"
+    assert "file" not in Add.inputs[0].to_json()
+    executor = Executor(Registry([NodePack("t", nodes=[ReadName])]), output_dir=tmp_path, input_dirs=[tmp_path / "in"])
+    document = {"schema_version": 1, "nodes": {"r": {"type": "t.ReadName", "inputs": {"path": "x.png"}}},
+                "outputs": {"o": {"from": "r", "output": "folders"}}}
+    assert executor.run(document).status == "success"
+    assert found == [str((tmp_path / "in",))] and executor.files.input_dirs == (tmp_path / "in",)

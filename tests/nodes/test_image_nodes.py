@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from pack_graphs import workflow
 from PIL import Image
 
 from graph_engine import Event, Executor, load_workflow
@@ -105,3 +106,33 @@ def test_scale_crop_batch_nodes(run, picture: Path) -> None:
         expect_ok=False,
     )
     assert "does not fit" in bad.failures["crop"].message
+
+
+def test_image_names_are_looked_up_in_the_executors_input_folders(registry, tmp_path: Path, picture: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server passes its uploads folder: an uploaded image is usable by its bare name, whatever the cwd."""
+    uploads, elsewhere = tmp_path / "uploads", tmp_path / "cwd"
+    uploads.mkdir()
+    elsewhere.mkdir()
+    picture.rename(uploads / "upload.png")
+    Image.new("RGB", (6, 4), (0, 0, 255)).save(elsewhere / "upload.png")  # same name in the cwd: the upload wins
+    monkeypatch.chdir(elsewhere)
+    executor = Executor(registry, device="cpu", output_dir=tmp_path / "out", input_dirs=[uploads])
+    nodes = {"load": ("LoadImage", {"image": "upload.png"}),
+             "m": ("LoadMask", {"image": "upload.png", "channel": "green"})}
+    first = executor.run(workflow(nodes, {"image": "load.image", "mask": "m.mask"}))
+    assert first.status == "success", first.failures
+    assert first.outputs["image"][0, 0, 1, 1].item() == pytest.approx(200 / 255)
+    assert first.outputs["mask"].shape == (1, 4, 6)
+    # The fingerprint resolves the name the same way: changing the uploaded file re-runs the loader.
+    Image.new("RGB", (6, 4), (255, 0, 0)).save(uploads / "upload.png")
+    changed = executor.run(workflow(nodes, {"image": "load.image"}))
+    assert changed.explanations["load"].status == "ran" and changed.outputs["image"][0, 0, 0].tolist() == [1, 0, 0]
+    missing = executor.run(workflow({"load": ("LoadImage", {"image": "nope.png"})}, {"image": "load.image"}))
+    assert str(uploads / "nope.png") in missing.failures["load"].message  # the error names where it looked
+
+
+def test_image_inputs_tell_editors_they_take_an_image_file(registry) -> None:
+    for node_type in ("LoadImage", "LoadMask"):
+        image_input = next(i for i in registry.nodes[node_type].to_json()["inputs"] if i["name"] == "image")
+        assert image_input["file"] == "image" and image_input["type"] == "STRING"
