@@ -166,6 +166,36 @@ def test_a_png_dropped_on_the_canvas_opens_its_workflow(page: Any, png_with_work
     assert "opened made-by-the-server.png" in page.locator(".toast").first.text_content()
 
 
+def _drop_file(page: Any, path: Path, mime: str) -> None:
+    """Drop a file on the canvas as a user's drag and drop does."""
+    payload = base64.b64encode(path.read_bytes()).decode()
+    page.evaluate("""([name, data, mime]) => {
+      const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([bytes], name, {type: mime}));
+      const canvas = document.querySelector('.react-flow__pane');
+      for (const type of ['dragenter', 'dragover', 'drop']) {
+        canvas.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: transfer}));
+      }
+    }""", [path.name, payload, mime])
+
+
+def test_a_comfyui_workflow_dropped_on_the_canvas_is_imported(page: Any, shot: Shot) -> None:
+    comfy_file = REPO_ROOT / "tests" / "comfyui" / "documents" / "txt2img_editor.json"
+    _drop_file(page, comfy_file, "application/json")
+    page.wait_for_function("() => document.querySelector('.react-flow__node[data-id=\"6\"] textarea')")
+    # ComfyUI's node 6 (CLIPTextEncode) became our TextEncode with its prompt; its KSampler's widgets
+    # (seed 42, then control_after_generate, which is dropped) landed on the named inputs.
+    assert node(page, "6").locator("textarea").input_value() == "a (red:1.2) circle on a blue background"
+    assert node(page, "3").locator('input[name="seed"]').input_value() == "42"
+    assert node(page, "3").locator('input[name="steps"]').input_value() == "3"
+    toasts = page.locator(".toast").all_text_contents()
+    assert any("opened txt2img_editor.json (comfyui-editor)" in text for text in toasts), toasts
+    # The ComfyUI checkpoint file name is kept, and the user is told how to point it at a real file.
+    assert any("v1-5-pruned-emaonly.safetensors" in text for text in toasts), toasts
+    shot("comfyui-imported")
+
+
 def test_a_file_that_holds_no_workflow_is_refused_with_a_reason(page: Any, tmp_path: Path) -> None:
     not_a_workflow = tmp_path / "notes.json"
     not_a_workflow.write_text('{"hello": "world"}')

@@ -25,7 +25,9 @@ const STATE_LABEL: Record<string, string> = {
   interrupted: "stopped",
 };
 
-function Widget({ nodeId, input, value }: { nodeId: string; input: InputSchema; value: JsonValue | undefined }) {
+function Widget({ nodeId, input, value: given }: { nodeId: string; input: InputSchema; value: JsonValue | undefined }) {
+  // An input the document leaves out runs with the node's default (documents from other tools often do).
+  const value = given === undefined ? input.default : given;
   const index = useEditor((s) => s.index)!;
   const setValue = useEditor((s) => s.setValue);
   const mode = useEditor((s) => s.seedModes[`${nodeId}.${input.name}`] ?? "fixed");
