@@ -74,6 +74,13 @@ def _hint_import(path: Path, args: argparse.Namespace) -> None:
         print(f"hint: {path} is a {imported.format} document: convert it with `{command}`", file=sys.stderr)
 
 
+def add_set_argument(parser: argparse.ArgumentParser, help: str) -> None:
+    """`--set NAME=VALUE` (repeatable), read as `args.assignments`: a list of (NAME, VALUE)."""
+    parser.add_argument(
+        "--set", dest="assignments", action="append", default=[], type=parse_assignment, metavar="NAME=VALUE", help=help
+    )
+
+
 def parse_assignment(text: str) -> tuple[str, str]:
     """ "NAME=VALUE" -> (NAME, VALUE); used as an argparse type, so errors exit with code 2."""
     name, equals, value = text.partition("=")

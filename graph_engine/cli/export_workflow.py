@@ -10,8 +10,8 @@ from pathlib import Path
 from graph_engine.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
+    add_set_argument,
     load_registry,
-    parse_assignment,
     print_issues,
     read_workflow,
 )
@@ -27,15 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("workflow", type=Path, help="workflow JSON file (or a PNG carrying one)")
     parser.add_argument("-o", "--output", type=Path, help="write the document here (default: stdout)")
     parser.add_argument("--format", default="comfyui-api", help="the format to write (default: comfyui-api)")
-    parser.add_argument(
-        "--set",
-        dest="assignments",
-        action="append",
-        default=[],
-        type=parse_assignment,
-        metavar="NAME=VALUE",
-        help="export with this param (or node.input) value; repeatable",
-    )
+    add_set_argument(parser, "export with this param (or node.input) value; repeatable")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,8 +9,8 @@ from pathlib import Path
 from graph_engine.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
+    add_set_argument,
     load_registry,
-    parse_assignment,
     print_issues,
 )
 from graph_engine.importing import UnreadableDocument, import_workflow
@@ -24,15 +24,7 @@ ALIASES = ("import-comfy",)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="JSON file or PNG image with an embedded workflow")
     parser.add_argument("-o", "--output", type=Path, help="write the workflow here (default: stdout)")
-    parser.add_argument(
-        "--set",
-        dest="assignments",
-        action="append",
-        default=[],
-        type=parse_assignment,
-        metavar="NAME=VALUE",
-        help="write this param (or node.input) value into the workflow, e.g. checkpoint=tiny-shapes; repeatable",
-    )
+    add_set_argument(parser, "write this param (or node.input) value into the workflow, e.g. checkpoint=tiny-shapes; repeatable")
 
 
 def run(args: argparse.Namespace) -> int:

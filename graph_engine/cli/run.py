@@ -17,6 +17,7 @@ from graph_engine.cli.common import (
     EXIT_INVALID,
     EXIT_NODE_FAILED,
     EXIT_OK,
+    add_set_argument,
     load_library,
     load_registry,
     parse_assignment,
@@ -36,15 +37,7 @@ HELP = "run a workflow (or a sweep of variants) and print its outputs"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("workflow", type=Path, help="workflow JSON file (or PNG), or the name of a library workflow")
-    parser.add_argument(
-        "--set",
-        dest="assignments",
-        action="append",
-        default=[],
-        type=parse_assignment,
-        metavar="NAME=VALUE",
-        help="set a param (by name) or any input (as node.input); repeatable",
-    )
+    add_set_argument(parser, "set a param (by name) or any input (as node.input); repeatable")
     parser.add_argument(
         "--sweep",
         action="append",

@@ -8,9 +8,9 @@ from pathlib import Path
 from graph_engine.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
+    add_set_argument,
     load_library,
     load_registry,
-    parse_assignment,
     print_issues,
     read_workflow,
     workflow_path,
@@ -23,15 +23,7 @@ HELP = "check a workflow without running it"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("workflow", type=Path, help="workflow JSON file (or PNG), or the name of a library workflow")
-    parser.add_argument(
-        "--set",
-        dest="assignments",
-        action="append",
-        default=[],
-        type=parse_assignment,
-        metavar="NAME=VALUE",
-        help="check with this param (or node.input) value; repeatable",
-    )
+    add_set_argument(parser, "check with this param (or node.input) value; repeatable")
 
 
 def run(args: argparse.Namespace) -> int:
