@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from graph_engine.document import Workflow, parse_workflow
@@ -122,13 +122,27 @@ def _candidates(data: bytes | str) -> list[tuple[str, Any]]:
 
 
 def import_workflow(
-    data: bytes | str, registry: Registry, importers: Sequence[WorkflowImporter] | None = None
+    data: bytes | str,
+    registry: Registry,
+    importers: Sequence[WorkflowImporter] | None = None,
+    *,
+    name: str = "",
 ) -> ImportedWorkflow:
     """Our workflow from `data` (JSON text or PNG bytes) in our format or any importer's.
 
-    `importers` defaults to those of the registry's packs. Raises UnreadableDocument when no
-    format fits, WorkflowValidationError when a document in our format is malformed.
+    `importers` defaults to those of the registry's packs; `name` (e.g. the file's stem) names a
+    workflow whose document gives it none, as other tools' files do. Raises UnreadableDocument
+    when no format fits, WorkflowValidationError when a document in our format is malformed.
     """
+    imported = _import(data, registry, importers)
+    if imported.workflow.name or not name:
+        return imported
+    return replace(imported, workflow=imported.workflow.model_copy(update={"name": name}))
+
+
+def _import(
+    data: bytes | str, registry: Registry, importers: Sequence[WorkflowImporter] | None
+) -> ImportedWorkflow:
     importers = list(registry.importers if importers is None else importers)
     candidates = _candidates(data)
     for _, document in candidates:

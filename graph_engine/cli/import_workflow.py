@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     registry = load_registry(args)
     try:
-        imported = import_workflow(data, registry)
+        imported = import_workflow(data, registry, name=args.file.stem)
         workflow = assign_params(imported.workflow, registry, dict(args.assignments), params_as_text=True)
     except UnreadableDocument as error:
         print(f"cannot import {args.file}: {error}", file=sys.stderr)

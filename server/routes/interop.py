@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, HTTPException, UploadFile
@@ -39,8 +40,9 @@ async def import_document(
     data = await file.read(limit + 1)
     if len(data) > limit:
         raise HTTPException(413, f"upload exceeds the limit of {limit} bytes")
+    name = PurePath(file.filename or "").stem  # a name for files that carry none (ComfyUI's)
     try:
-        imported = await run_in_threadpool(import_workflow, data, state.registry)
+        imported = await run_in_threadpool(import_workflow, data, state.registry, name=name)
     except UnreadableDocument as error:
         raise ControlError(422, f"{file.filename or 'the upload'}: {error}") from None
     except WorkflowValidationError as error:

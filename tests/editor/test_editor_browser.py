@@ -189,6 +189,7 @@ def test_a_comfyui_workflow_dropped_on_the_canvas_is_imported(page: Any, shot: S
     assert node(page, "6").locator("textarea").input_value() == "a (red:1.2) circle on a blue background"
     assert node(page, "3").locator('input[name="seed"]').input_value() == "42"
     assert node(page, "3").locator('input[name="steps"]').input_value() == "3"
+    assert page.get_by_label("workflow name").input_value() == "txt2img_editor"  # named after the file
     toasts = page.locator(".toast").all_text_contents()
     assert any("opened txt2img_editor.json (comfyui-editor)" in text for text in toasts), toasts
     # The ComfyUI checkpoint file name is kept, and the user is told how to point it at a real file.

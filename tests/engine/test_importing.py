@@ -66,6 +66,14 @@ def test_pack_importers_and_the_workflow_chunk_first(registry: Registry) -> None
     assert len(result.workflow.nodes) == 3
 
 
+def test_a_file_name_names_workflows_whose_document_has_none(registry: Registry) -> None:
+    named = import_workflow(json.dumps({"sum": [1]}), registry, name="my_sums")
+    assert named.workflow.name == "my_sums" and named.format == "sum-list"
+    own_name = import_workflow(json.dumps({**NATIVE, "name": "kept"}), registry, name="file_stem")
+    assert own_name.workflow.name == "kept"  # a document's own name wins
+    assert import_workflow(json.dumps({"sum": [1]}), registry).workflow.name == ""
+
+
 @pytest.mark.parametrize(("data", "message"), [
     (b"\x00\x01", "neither JSON nor a PNG"),
     ('{"nodes": []}', "in no workflow format we can read (known formats: graph-engine, sum-list)"),

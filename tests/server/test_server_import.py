@@ -52,6 +52,7 @@ def test_import_comfyui_api_json(diffusion_client: TestClient) -> None:
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["format"] == "comfyui-api"
+    assert body["workflow"]["name"] == "api"  # ComfyUI files carry no name: the file's stands in
     nodes = body["workflow"]["nodes"]
     assert nodes["3"]["type"] == "KSampler"
     assert nodes["3"]["inputs"]["latent"] == {"from": "5", "output": "latent"}
