@@ -83,6 +83,12 @@ function NodeCardView({ id, data, selected }: NodeProps<GraphNode>) {
   const withWidget = schema.inputs.filter((input) => takesConstant(index, input));
   const nodeIssues = issues.filter((issue) => !issue.input);
   const inputIssue = (name: string) => issues.filter((issue) => issue.input === name);
+  const issueLines = (name: string) =>
+    inputIssue(name).map((issue, n) => (
+      <div key={n} className="input-issue">
+        {issue.message}
+      </div>
+    ));
   const stateClass = status ? ` state-${status.state}` : "";
   const invalid = issues.length ? " invalid" : "";
 
@@ -125,11 +131,7 @@ function NodeCardView({ id, data, selected }: NodeProps<GraphNode>) {
               <span className="slot-type" style={{ color: typeColor(input.type) }}>
                 {input.type}
               </span>
-              {inputIssue(input.name).map((issue, n) => (
-                <div key={n} className="input-issue">
-                  {issue.message}
-                </div>
-              ))}
+              {issueLines(input.name)}
             </div>
           ))}
         </div>
@@ -156,11 +158,7 @@ function NodeCardView({ id, data, selected }: NodeProps<GraphNode>) {
             ) : (
               <Widget nodeId={id} input={input} value={data.values[input.name]} />
             )}
-            {inputIssue(input.name).map((issue, n) => (
-              <div key={n} className="input-issue">
-                {issue.message}
-              </div>
-            ))}
+            {issueLines(input.name)}
           </div>
         ))}
       </div>
