@@ -9,11 +9,10 @@ from typing import Any
 import pytest
 import torch
 from diffusers import StableDiffusionXLPipeline
-from tiny_checkpoint import VAE_CONFIG, _json, _randomize, _save_model
+from tiny_checkpoint import write_latent_pipeline
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
 from nodes.loading import clip_tokenizer, load_bpe_vocabulary
-from nodes.models import AutoencoderKL, UNet2DConditionModel
 
 TEXT_WIDTH_1, TEXT_WIDTH_2, TIME_DIM = 32, 32, 8
 SDXL_UNET_CONFIG: dict[str, Any] = {
@@ -64,38 +63,24 @@ SDXL_SCHEDULER: dict[str, Any] = {
 
 
 def write_sdxl(folder: Path, seed: int = 0) -> Path:
-    generator = torch.Generator().manual_seed(seed)
-    unet = UNet2DConditionModel(**SDXL_UNET_CONFIG)
-    vae = AutoencoderKL(**VAE_CONFIG)
-    text_encoder = CLIPTextModel(CLIPTextConfig(**TEXT_ENCODER_CONFIG))
-    text_encoder_2 = CLIPTextModelWithProjection(
-        CLIPTextConfig(**TEXT_ENCODER_2_CONFIG)
-    )
-    for module in (unet, vae, text_encoder, text_encoder_2):
-        _randomize(module, generator)
-    _json(
-        folder / "model_index.json",
-        {
-            "_class_name": "StableDiffusionXLPipeline",
-            "force_zeros_for_empty_prompt": True,
-            "scheduler": ["diffusers", "EulerDiscreteScheduler"],
-            "text_encoder": ["transformers", "CLIPTextModel"],
-            "text_encoder_2": ["transformers", "CLIPTextModelWithProjection"],
-            "tokenizer": ["transformers", "CLIPTokenizer"],
-            "tokenizer_2": ["transformers", "CLIPTokenizer"],
-            "unet": ["diffusers", "UNet2DConditionModel"],
-            "vae": ["diffusers", "AutoencoderKL"],
-        },
-    )
-    _save_model(folder / "unet", "UNet2DConditionModel", SDXL_UNET_CONFIG, unet)
-    _save_model(folder / "vae", "AutoencoderKL", VAE_CONFIG, vae)
-    text_encoder.save_pretrained(folder / "text_encoder", safe_serialization=True)
-    text_encoder_2.save_pretrained(folder / "text_encoder_2", safe_serialization=True)
+    model_index = {
+        "_class_name": "StableDiffusionXLPipeline",
+        "force_zeros_for_empty_prompt": True,
+        "scheduler": ["diffusers", "EulerDiscreteScheduler"],
+        "text_encoder": ["transformers", "CLIPTextModel"],
+        "text_encoder_2": ["transformers", "CLIPTextModelWithProjection"],
+        "tokenizer": ["transformers", "CLIPTokenizer"],
+        "tokenizer_2": ["transformers", "CLIPTokenizer"],
+        "unet": ["diffusers", "UNet2DConditionModel"],
+        "vae": ["diffusers", "AutoencoderKL"],
+    }
+    text_encoders = {
+        "text_encoder": CLIPTextModel(CLIPTextConfig(**TEXT_ENCODER_CONFIG)),
+        "text_encoder_2": CLIPTextModelWithProjection(CLIPTextConfig(**TEXT_ENCODER_2_CONFIG)),
+    }
     vocabulary = load_bpe_vocabulary()
-    clip_tokenizer(vocabulary).save_pretrained(folder / "tokenizer")
-    clip_tokenizer(vocabulary, pad_token="!").save_pretrained(folder / "tokenizer_2")
-    _json(folder / "scheduler" / "scheduler_config.json", SDXL_SCHEDULER)
-    return folder
+    tokenizers = {"tokenizer": clip_tokenizer(vocabulary), "tokenizer_2": clip_tokenizer(vocabulary, pad_token="!")}
+    return write_latent_pipeline(folder, seed, model_index, SDXL_UNET_CONFIG, text_encoders, tokenizers, SDXL_SCHEDULER)
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,11 @@ from typing import Any
 
 import torch
 from safetensors.torch import save_file
-from transformers import CLIPTextConfig, CLIPTextModel
+from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer, PreTrainedModel
 
 from nodes.loading import clip_tokenizer, load_bpe_vocabulary
 from nodes.models import AutoencoderKL, UNet2DConditionModel, UNet2DModel
+from nodes.tiny_shapes.recipe import DDPM_SCHEDULER_CONFIG, SCHEDULER_CONFIG
 
 UNET_CONFIG: dict[str, Any] = {
     "sample_size": 8,
@@ -56,18 +57,6 @@ TEXT_ENCODER_CONFIG: dict[str, Any] = {
     "eos_token_id": 49407,
     "pad_token_id": 49407,
 }
-SD_SCHEDULER: dict[str, Any] = {
-    "_class_name": "PNDMScheduler",
-    "num_train_timesteps": 1000,
-    "beta_start": 0.00085,
-    "beta_end": 0.012,
-    "beta_schedule": "scaled_linear",
-    "prediction_type": "epsilon",
-    "skip_prk_steps": True,
-    "set_alpha_to_one": False,
-    "steps_offset": 1,
-    "clip_sample": False,
-}
 DDPM_UNET_CONFIG: dict[str, Any] = {
     "sample_size": 16,
     "in_channels": 3,
@@ -77,16 +66,6 @@ DDPM_UNET_CONFIG: dict[str, Any] = {
     "block_out_channels": [8, 16],
     "layers_per_block": 1,
     "norm_num_groups": 4,
-}
-DDPM_SCHEDULER: dict[str, Any] = {
-    "_class_name": "DDPMScheduler",
-    "num_train_timesteps": 1000,
-    "beta_start": 0.0001,
-    "beta_end": 0.02,
-    "beta_schedule": "linear",
-    "prediction_type": "epsilon",
-    "variance_type": "fixed_small",
-    "clip_sample": True,
 }
 
 
@@ -112,30 +91,51 @@ def _save_model(folder: Path, class_name: str, config: dict[str, Any], model: to
     save_file(state, folder / "diffusion_pytorch_model.safetensors")
 
 
-def write_text_to_image(folder: Path, seed: int = 0) -> Path:
+def write_latent_pipeline(
+    folder: Path,
+    seed: int,
+    model_index: dict[str, Any],
+    unet_config: dict[str, Any],
+    text_encoders: dict[str, PreTrainedModel],
+    tokenizers: dict[str, CLIPTokenizer],
+    scheduler: dict[str, Any],
+) -> Path:
+    """A latent text-to-image pipeline folder: a UNet of `unet_config`, the VAE of VAE_CONFIG and the
+    given text encoders and tokenizers (each under its folder name), all weights seeded noise."""
     generator = torch.Generator().manual_seed(seed)
-    unet = UNet2DConditionModel(**UNET_CONFIG)
+    unet = UNet2DConditionModel(**unet_config)
     vae = AutoencoderKL(**VAE_CONFIG)
-    text_encoder = CLIPTextModel(CLIPTextConfig(**TEXT_ENCODER_CONFIG))
-    for module in (unet, vae, text_encoder):
+    for module in (unet, vae, *text_encoders.values()):
         _randomize(module, generator)
-    _json(
-        folder / "model_index.json",
-        {
-            "_class_name": "StableDiffusionPipeline",
-            "scheduler": ["diffusers", "PNDMScheduler"],
-            "text_encoder": ["transformers", "CLIPTextModel"],
-            "tokenizer": ["transformers", "CLIPTokenizer"],
-            "unet": ["diffusers", "UNet2DConditionModel"],
-            "vae": ["diffusers", "AutoencoderKL"],
-        },
-    )
-    _save_model(folder / "unet", "UNet2DConditionModel", UNET_CONFIG, unet)
+    _json(folder / "model_index.json", model_index)
+    _save_model(folder / "unet", "UNet2DConditionModel", unet_config, unet)
     _save_model(folder / "vae", "AutoencoderKL", VAE_CONFIG, vae)
-    text_encoder.save_pretrained(folder / "text_encoder", safe_serialization=True)
-    clip_tokenizer(load_bpe_vocabulary()).save_pretrained(folder / "tokenizer")
-    _json(folder / "scheduler" / "scheduler_config.json", SD_SCHEDULER)
+    for name, text_encoder in text_encoders.items():
+        text_encoder.save_pretrained(folder / name, safe_serialization=True)
+    for name, tokenizer in tokenizers.items():
+        tokenizer.save_pretrained(folder / name)
+    _json(folder / "scheduler" / "scheduler_config.json", scheduler)
     return folder
+
+
+def write_text_to_image(folder: Path, seed: int = 0) -> Path:
+    model_index = {
+        "_class_name": "StableDiffusionPipeline",
+        "scheduler": ["diffusers", "PNDMScheduler"],
+        "text_encoder": ["transformers", "CLIPTextModel"],
+        "tokenizer": ["transformers", "CLIPTokenizer"],
+        "unet": ["diffusers", "UNet2DConditionModel"],
+        "vae": ["diffusers", "AutoencoderKL"],
+    }
+    return write_latent_pipeline(
+        folder,
+        seed,
+        model_index,
+        UNET_CONFIG,
+        {"text_encoder": CLIPTextModel(CLIPTextConfig(**TEXT_ENCODER_CONFIG))},
+        {"tokenizer": clip_tokenizer(load_bpe_vocabulary())},
+        SCHEDULER_CONFIG,
+    )
 
 
 def write_unconditional(folder: Path, seed: int = 0) -> Path:
@@ -151,5 +151,5 @@ def write_unconditional(folder: Path, seed: int = 0) -> Path:
         },
     )
     _save_model(folder / "unet", "UNet2DModel", DDPM_UNET_CONFIG, unet)
-    _json(folder / "scheduler" / "scheduler_config.json", DDPM_SCHEDULER)
+    _json(folder / "scheduler" / "scheduler_config.json", DDPM_SCHEDULER_CONFIG)
     return folder
