@@ -9,23 +9,16 @@ from typing import Any
 import pytest
 import torch
 from diffusers import StableDiffusionXLPipeline
-from tiny_checkpoint import write_latent_pipeline
+from tiny_checkpoint import UNET_CONFIG, write_latent_pipeline
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
 from nodes.loading import clip_tokenizer, load_bpe_vocabulary
 
 TEXT_WIDTH_1, TEXT_WIDTH_2, TIME_DIM = 32, 32, 8
+# The SD 1.x test UNet with SDXL's additions: linear projections, both encoders' width, text_time embedding.
 SDXL_UNET_CONFIG: dict[str, Any] = {
-    "sample_size": 8,
-    "in_channels": 4,
-    "out_channels": 4,
-    "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D"],
-    "up_block_types": ["CrossAttnUpBlock2D", "UpBlock2D"],
-    "block_out_channels": [8, 16],
-    "layers_per_block": 1,
-    "attention_head_dim": 2,
+    **UNET_CONFIG,
     "use_linear_projection": True,
-    "norm_num_groups": 4,
     "cross_attention_dim": TEXT_WIDTH_1 + TEXT_WIDTH_2,
     "addition_embed_type": "text_time",
     "addition_time_embed_dim": TIME_DIM,
