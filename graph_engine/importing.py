@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from graph_engine.document import Workflow, parse_workflow
-from graph_engine.embedded import PNG_SIGNATURE, WORKFLOW_KEY
+from graph_engine.embedded import PNG_SIGNATURE, WORKFLOW_KEY, png_text
 
 if TYPE_CHECKING:
     from graph_engine.registry import Registry
@@ -90,13 +90,11 @@ def _is_native(document: Mapping[str, Any]) -> bool:
 
 def _png_documents(data: bytes) -> list[tuple[str, Any]]:
     """The JSON objects in a PNG's text chunks, the "workflow" chunk first (it keeps the most)."""
-    from PIL import Image, UnidentifiedImageError  # only PNG inputs pay for Pillow
+    from PIL import Image  # only PNG inputs pay for Pillow
 
     try:
-        with Image.open(io.BytesIO(data)) as picture:
-            picture.load()
-            texts = dict(picture.text)  # type: ignore[attr-defined]
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as error:
+        texts = png_text(io.BytesIO(data))
+    except (Image.DecompressionBombError, OSError, SyntaxError, ValueError) as error:
         raise UnreadableDocument(f"not a readable PNG file: {error}") from None
     documents = []
     for key in sorted(texts, key=lambda name: name != WORKFLOW_KEY):
