@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from graph_engine.document import parse_workflow
 from graph_engine.issues import WorkflowValidationError
+from graph_engine.library import WorkflowFolder
 from server.schemas import WORKFLOW_NAME_PATTERN, Message, SavedWorkflowInfo
 from server.settings import Settings
 from server.state import ServerState, get_state
@@ -55,13 +56,11 @@ def mount_editor(app: FastAPI, settings: Settings) -> None:
 
 def _examples(state: ServerState) -> dict[str, Path]:
     folder = state.settings.examples_dir
-    if folder is None or not folder.is_dir():
-        return {}
-    return {path.stem: path for path in sorted(folder.glob("*.json")) if not path.name.startswith(".")}
+    return {} if folder is None else WorkflowFolder(folder, source="examples").paths()
 
 
-def _read_example(path: Path) -> dict[str, Any]:
-    return parse_workflow(json.loads(path.read_bytes())).to_dict()
+def _read_example(data: bytes) -> dict[str, Any]:
+    return parse_workflow(json.loads(data)).to_dict()
 
 
 @router.get("/examples")
@@ -71,12 +70,13 @@ def list_examples(state: State) -> list[SavedWorkflowInfo]:
     for name, path in _examples(state).items():
         if not re.fullmatch(WORKFLOW_NAME_PATTERN, name):
             continue
+        data = path.read_bytes()
         try:
-            description = _read_example(path).get("description", "")
+            description = _read_example(data).get("description", "")
         except (ValueError, WorkflowValidationError):
             continue  # not a workflow document
         found.append(SavedWorkflowInfo(name=name, description=description, updated_at=path.stat().st_mtime,
-                                       sha256=hashlib.sha256(path.read_bytes()).hexdigest()))
+                                       sha256=hashlib.sha256(data).hexdigest()))
     return found
 
 
@@ -85,5 +85,5 @@ def get_example(name: str, state: State) -> dict[str, Any]:
     path = _examples(state).get(name)
     if path is None:
         raise HTTPException(404, f"no example workflow named {name!r}")
-    return _read_example(path)
+    return _read_example(path.read_bytes())
 
