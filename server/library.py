@@ -9,6 +9,7 @@ from typing import Any
 
 from graph_engine.document import Workflow, parse_workflow
 from graph_engine.issues import WorkflowValidationError
+from graph_engine.library import WorkflowFolder
 from server.files import replace_file
 from server.paths import resolve_under
 from server.schemas import SavedWorkflowInfo
@@ -28,7 +29,7 @@ class WorkflowLibrary:
     def sync(self) -> None:
         """Make the index match the folder (files added by hand, or a crash between file and index)."""
         indexed = {info.name for info in self._store.list_saved()}
-        on_disk = {path.stem: path for path in self._folder.glob("*.json") if not path.name.startswith(".")}
+        on_disk = WorkflowFolder(self._folder, source="saved").paths()
         for name in indexed - on_disk.keys():
             self._store.delete_saved(name)
         for name, path in on_disk.items():
