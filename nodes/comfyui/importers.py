@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from graph_engine import Registry, Workflow
@@ -11,33 +12,26 @@ from nodes.comfyui.api_format import is_api_document, parse_api
 from nodes.comfyui.convert import graph_to_workflow
 from nodes.comfyui.editor_format import is_editor_document, parse_editor
 from nodes.comfyui.export import export_api
+from nodes.comfyui.graph import ComfyGraph
 
 API_FORMAT = "comfyui-api"
 EDITOR_FORMAT = "comfyui-editor"
 
 
-class ComfyApiImporter:
-    """ComfyUI's API format: `{"id": {"class_type", "inputs"}}` (what its server runs)."""
+@dataclass(frozen=True)
+class ComfyImporter:
+    """One of ComfyUI's formats: how to recognise a document in it, and how to parse it into the
+    graph that both formats share before conversion to our workflow."""
 
-    format = API_FORMAT
-
-    def recognises(self, document: Mapping[str, Any]) -> bool:
-        return is_api_document(document)
-
-    def convert(self, document: Mapping[str, Any], registry: Registry) -> ImportedWorkflow:
-        return graph_to_workflow(parse_api(document), registry, self.format)
-
-
-class ComfyEditorImporter:
-    """ComfyUI's editor format (LiteGraph: `nodes`, `links`, `widgets_values`, groups, subgraphs)."""
-
-    format = EDITOR_FORMAT
+    format: str
+    is_document: Callable[[Mapping[str, Any]], bool]
+    parse: Callable[[Mapping[str, Any]], ComfyGraph]
 
     def recognises(self, document: Mapping[str, Any]) -> bool:
-        return is_editor_document(document)
+        return self.is_document(document)
 
     def convert(self, document: Mapping[str, Any], registry: Registry) -> ImportedWorkflow:
-        return graph_to_workflow(parse_editor(document), registry, self.format)
+        return graph_to_workflow(self.parse(document), registry, self.format)
 
 
 class ComfyApiExporter:
@@ -48,5 +42,10 @@ class ComfyApiExporter:
         return ExportedDocument(document, self.format, tuple(warnings))
 
 
-IMPORTERS = (ComfyEditorImporter(), ComfyApiImporter())
+IMPORTERS = (
+    # The editor format (LiteGraph: `nodes`, `links`, `widgets_values`, groups, subgraphs) is tried first.
+    ComfyImporter(EDITOR_FORMAT, is_editor_document, parse_editor),
+    # The API format: `{"id": {"class_type", "inputs"}}` (what ComfyUI's server runs).
+    ComfyImporter(API_FORMAT, is_api_document, parse_api),
+)
 EXPORTERS = (ComfyApiExporter(),)
