@@ -78,7 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
             (403, "Origin or Host refused"), (413, "Request body too large"),
         )
     }
-    for module in (runs, library, interop, files, system, editor, ws):
+    for module in (runs, library, interop, files, system, ws):
         app.include_router(module.router, responses=common)
     editor.mount_editor(app, settings)
 

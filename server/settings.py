@@ -9,10 +9,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 LOOPBACK_HOST_NAMES = ("localhost", "127.0.0.1", "::1")
-# In a source checkout: the editor's build output and the shipped workflows.
+# In a source checkout: the editor's build output.
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_EDITOR_DIR = _REPO_ROOT / "server" / "web" / "dist"
-DEFAULT_EXAMPLES_DIR = _REPO_ROOT / "workflows"
 
 
 def is_loopback(host: str) -> bool:
@@ -59,9 +58,6 @@ class Settings(BaseModel):
     cache_bytes: int | None = Field(default=None, gt=0, description="Result cache budget; None = engine default.")
     editor_dir: Path | None = Field(
         default=DEFAULT_EDITOR_DIR, description="The browser editor's build output (server/web/dist), served at /."
-    )
-    examples_dir: Path | None = Field(
-        default=DEFAULT_EXAMPLES_DIR, description="Example workflows offered by /examples (read-only)."
     )
 
     @field_validator("allowed_origins")

@@ -1,28 +1,15 @@
-"""The browser editor: its build output at `/`, or a page saying how to build it; the shipped example workflows."""
+"""The browser editor: its build output at `/`, or a page saying how to build it."""
 
 from __future__ import annotations
 
-import hashlib
 import html
-import json
-import re
 from pathlib import Path
-from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException
+from fastapi import FastAPI
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from graph_engine.document import parse_workflow
-from graph_engine.issues import WorkflowValidationError
-from graph_engine.library import WorkflowFolder
-from server.schemas import WORKFLOW_NAME_PATTERN, Message, SavedWorkflowInfo
 from server.settings import Settings
-from server.state import ServerState, get_state
-
-router = APIRouter(tags=["editor"])
-State = Annotated[ServerState, Depends(get_state)]
-
 
 _NOT_BUILT = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>graph-engine: editor not built</title>
@@ -52,38 +39,3 @@ def mount_editor(app: FastAPI, settings: Settings) -> None:
             # Never cached: a rebuilt editor must replace the old one on reload (assets have hashed names).
             return FileResponse(index, media_type="text/html", headers={"Cache-Control": "no-cache"})
         return HTMLResponse(_NOT_BUILT.format(folder=html.escape(str(folder))), status_code=503)
-
-
-def _examples(state: ServerState) -> dict[str, Path]:
-    folder = state.settings.examples_dir
-    return {} if folder is None else WorkflowFolder(folder, source="examples").paths()
-
-
-def _read_example(data: bytes) -> dict[str, Any]:
-    return parse_workflow(json.loads(data)).to_dict()
-
-
-@router.get("/examples")
-def list_examples(state: State) -> list[SavedWorkflowInfo]:
-    """The shipped example workflows (read-only; save one to the library to change it)."""
-    found = []
-    for name, path in _examples(state).items():
-        if not re.fullmatch(WORKFLOW_NAME_PATTERN, name):
-            continue
-        data = path.read_bytes()
-        try:
-            description = _read_example(data).get("description", "")
-        except (ValueError, WorkflowValidationError):
-            continue  # not a workflow document
-        found.append(SavedWorkflowInfo(name=name, description=description, updated_at=path.stat().st_mtime,
-                                       sha256=hashlib.sha256(data).hexdigest()))
-    return found
-
-
-@router.get("/examples/{name}", responses={404: {"model": Message}})
-def get_example(name: str, state: State) -> dict[str, Any]:
-    path = _examples(state).get(name)
-    if path is None:
-        raise HTTPException(404, f"no example workflow named {name!r}")
-    return _read_example(path.read_bytes())
-

@@ -21,6 +21,7 @@ from server.state import ServerState, get_state
 router = APIRouter(tags=["workflows"])
 State = Annotated[ServerState, Depends(get_state)]
 Name = Annotated[str, Path(pattern=WORKFLOW_NAME_PATTERN, description="Letters, digits, '_' and '-'.")]
+LibraryName = Annotated[str, Path(description="A name from GET /library: a saved name or a pack's ('pack.name').")]
 
 
 @router.get("/workflows")
@@ -45,6 +46,17 @@ def list_library(state: State) -> list[LibraryWorkflowInfo]:
             )
         )
     return listing
+
+
+@router.get("/library/{name}", responses={404: {"model": Message}, 422: {"model": ValidationErrorResponse}})
+def get_library_workflow(name: LibraryName, state: State) -> dict[str, Any]:
+    """A library workflow's document (saved or from an installed pack), in canonical form, to open or copy."""
+    try:
+        return state.workflows.get(name).to_dict()
+    except KeyError as error:
+        raise HTTPException(404, error.args[0]) from None
+    except WorkflowValidationError as error:
+        raise HTTPException(422, f"library workflow {name!r} is not readable: {error}") from None
 
 
 @router.get("/workflows/{name}", responses={404: {"model": Message}, 422: {"model": ValidationErrorResponse}})

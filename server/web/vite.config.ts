@@ -3,7 +3,7 @@ import react from "@vitejs/plugin-react";
 
 // `npm run dev` proxies the API to a `graph-engine serve` on the default port.
 const API = "http://127.0.0.1:8188";
-const routes = ["/nodes", "/runs", "/queue", "/history", "/workflows", "/examples", "/files", "/uploads", "/import", "/system", "/schema"];
+const routes = ["/nodes", "/runs", "/queue", "/history", "/workflows", "/library", "/files", "/uploads", "/import", "/export", "/system", "/schema"];
 
 export default defineConfig({
   plugins: [react()],

@@ -339,8 +339,24 @@ def test_params_save_to_the_library_and_export(page: Any, live_server: LiveServe
     assert load_workflow(exported).nodes["sampler"].type == "KSampler"  # the engine reads what the editor writes
 
     page.click("text=Open ▾")
-    page.locator(".workflow-menu .open-workflow", has_text="my-txt2img").wait_for()  # the library
-    page.locator(".workflow-menu .open-workflow", has_text="img2img").wait_for()  # the examples
+    page.locator(".workflow-menu .open-workflow", has_text="my-txt2img").wait_for()  # saved
+    page.locator(".workflow-menu .open-workflow", has_text="img2img").wait_for()  # the shipped pack
+
+
+def test_workflow_nodes_keep_and_get_their_pins(page: Any, live_server: LiveServer) -> None:
+    with httpx.Client(base_url=live_server.url) as http:
+        current = {item["name"]: item["hash"] for item in http.get("/library").json()}["txt2img"]
+    page.click("text=Open ▾")
+    page.locator(".workflow-menu .open-workflow", has_text="compare_samplers").click()
+    node(page, "first").wait_for()
+    shipped = load_workflow(REPO_ROOT / "workflows" / "compare_samplers.json")
+    document = saved_document(page)
+    # Opening and saving keeps each workflow node's pin (what it was made for)...
+    assert document["nodes"]["first"]["pin"] == shipped.nodes["first"].pin == current
+    # ...and a workflow node added from the catalogue is pinned to the definition it was made from.
+    _add_by_search(page, "workflow:txt2img", (700, 500))
+    node(page, "workflow_txt2img").wait_for()
+    assert saved_document(page)["nodes"]["workflow_txt2img"]["pin"] == current
 
 
 def test_copy_paste_delete_and_a_runtime_error_on_its_node(page: Any, shot: Shot) -> None:

@@ -1,8 +1,7 @@
-"""The editor's server side: its page (or how to build it) and the examples."""
+"""The editor's server side: its page, or how to build it."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,30 +41,7 @@ def test_with_a_token_the_page_loads_but_the_api_still_needs_it(make_client: App
         assert client.get("/assets/app.js").status_code == 200
         assert client.post("/").status_code == 401  # only reading the page is public
         assert client.get("/nodes").status_code == 401
-        assert client.get("/examples").status_code == 401
+        assert client.get("/library").status_code == 401
         assert client.get("/nodes", params={"token": TOKEN}).status_code == 200
         # Host and Origin checks still apply to the page.
         assert client.get("/", headers={"Origin": "https://evil.example"}).status_code == 403
-
-
-def test_examples_list_and_open_the_shipped_workflows(make_client: AppFactory, tmp_path: Path) -> None:
-    examples = tmp_path / "examples"
-    examples.mkdir()
-    (examples / "sum.json").write_text(json.dumps(SUM | {"description": "adds"}))
-    (examples / "broken.json").write_text("{not json")
-    (examples / "bad name.json").write_text(json.dumps(SUM))
-    with make_client(examples_dir=examples) as client:
-        listed = client.get("/examples").json()
-        assert [(entry["name"], entry["description"]) for entry in listed] == [("sum", "adds")]
-        assert client.get("/examples/sum").json()["nodes"] == SUM["nodes"]
-        missing = client.get("/examples/nope")
-        assert missing.status_code == 404 and "no example workflow named 'nope'" in missing.json()["detail"]
-    with make_client(examples_dir=None, data_dir=tmp_path / "other") as client:
-        assert client.get("/examples").json() == []
-
-
-def test_the_repository_examples_include_txt2img(make_client: AppFactory) -> None:
-    with make_client() as client:
-        assert "txt2img" in [entry["name"] for entry in client.get("/examples").json()]
-        assert client.get("/examples/txt2img").json()["nodes"]["sampler"]["type"] == "KSampler"
-

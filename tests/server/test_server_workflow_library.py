@@ -58,6 +58,31 @@ def test_saved_and_pack_workflows_are_listed_runnable_and_usable_as_nodes(make_c
         assert stale.status_code == 422 and stale.json()["errors"][0]["code"] == "workflow_changed"
 
 
+def test_library_workflows_open_by_name(make_client: Any, tmp_path: Path) -> None:
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "plus_one.json").write_text(json.dumps({**SUM_WORKFLOW, "name": "plus_one"}))
+    (pack / "broken.json").write_text("{not json")
+    library = WorkflowLibrary([WorkflowFolder(pack, "toys", "toys.")])
+    with make_client(workflow_library=library) as client:
+        assert client.put("/workflows/sum", json=SUM_WORKFLOW).status_code == 200
+        assert client.get("/library/toys.plus_one").json()["nodes"] == SUM_WORKFLOW["nodes"]
+        assert client.get("/library/sum").json()["nodes"] == SUM_WORKFLOW["nodes"]
+        missing = client.get("/library/toys.plus_on")
+        assert missing.status_code == 404 and "did you mean 'toys.plus_one'" in missing.json()["detail"]
+        broken = client.get("/library/toys.broken")
+        assert broken.status_code == 422 and "'toys.broken' is not readable" in broken.json()["detail"]
+
+
+def test_the_shipped_workflows_are_in_the_default_library(make_client: Any) -> None:
+    # None: the installed packs. The toy registry lacks their nodes, so they are listed with a problem,
+    # but their documents still open (in the editor, to edit or copy).
+    with make_client(workflow_library=None) as client:
+        shipped = {item["name"] for item in client.get("/library").json() if item["source"] == "shipped"}
+        assert {"txt2img", "img2img", "compare_samplers"} <= shipped
+        assert client.get("/library/txt2img").json()["nodes"]["sampler"]["type"] == "KSampler"
+
+
 def test_path_references_are_refused(client: TestClient, tmp_path: Path) -> None:
     outside = tmp_path / "outside.json"
     outside.write_text(json.dumps(SUM_WORKFLOW))

@@ -8,7 +8,7 @@ import { useRuns } from "./store/runs";
 import { nextSeed } from "./widgets/SeedWidget";
 
 const AUTOSAVE_KEY = "graph-engine-editor-workflow";
-const DEFAULT_EXAMPLE = "txt2img";
+const FIRST_WORKFLOW = "txt2img"; // the shipped pack's, opened on a first visit
 
 let refreshTimer: number | undefined;
 
@@ -87,10 +87,6 @@ function advanceSeeds(): void {
   }));
 }
 
-export async function loadExample(name: string): Promise<void> {
-  useEditor.getState().load(await api.example(name));
-}
-
 export async function startSession(): Promise<void> {
   const runs = useRuns.getState();
   useEditor.getState().setIndex(indexCatalogue(await api.catalogue()));
@@ -104,7 +100,7 @@ export async function startSession(): Promise<void> {
   const saved = localStorage.getItem(AUTOSAVE_KEY);
   try {
     if (saved) useEditor.getState().load(JSON.parse(saved) as WorkflowDocument);
-    else await loadExample(DEFAULT_EXAMPLE);
+    else useEditor.getState().load(await api.libraryWorkflow(FIRST_WORKFLOW));
   } catch (error) {
     runs.toast("error", `could not open the last workflow: ${(error as Error).message}`);
   }

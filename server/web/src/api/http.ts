@@ -4,6 +4,7 @@ import type {
   HistoryPage,
   ImportResponse,
   JsonValue,
+  LibraryWorkflowInfo,
   QueueState,
   Run,
   SavedWorkflowInfo,
@@ -74,8 +75,8 @@ export const api = {
   saveWorkflow: (name: string, document: WorkflowDocument) =>
     request<SavedWorkflowInfo>("PUT", `/workflows/${encodeURIComponent(name)}`, ...json(document)),
   deleteWorkflow: (name: string) => request<void>("DELETE", `/workflows/${encodeURIComponent(name)}`),
-  examples: () => request<SavedWorkflowInfo[]>("GET", "/examples"),
-  example: (name: string) => request<WorkflowDocument>("GET", `/examples/${encodeURIComponent(name)}`),
+  library: () => request<LibraryWorkflowInfo[]>("GET", "/library"),
+  libraryWorkflow: (name: string) => request<WorkflowDocument>("GET", `/library/${encodeURIComponent(name)}`),
   inputs: () => request<string[]>("GET", "/files/inputs"),
   upload: (file: File) =>
     request<UploadResponse>("POST", `/uploads?filename=${encodeURIComponent(file.name)}`, file,

@@ -42,6 +42,8 @@ export interface NodeSchema {
   cacheable: boolean;
   inputs: InputSchema[];
   outputs: OutputSchema[];
+  /** Library workflows listed as node types: where the definition comes from and its content hash. */
+  workflow?: { reference: string; source: string; hash: string };
 }
 
 export interface Catalogue {
@@ -59,6 +61,8 @@ export interface Link {
 export interface NodeEntry {
   type: string;
   inputs?: Record<string, JsonValue | Link>;
+  /** Workflow nodes: the definition's content hash this node was made for. */
+  pin?: string;
 }
 
 export interface ParamSpec {
@@ -133,6 +137,15 @@ export interface SavedWorkflowInfo {
   description: string;
   updated_at: number;
   sha256: string;
+}
+
+/** A workflow usable by name: saved on this server ("saved") or from an installed pack (its name). */
+export interface LibraryWorkflowInfo {
+  name: string;
+  source: string;
+  description: string;
+  hash: string | null;
+  problem: string | null;
 }
 
 export interface UploadResponse {

@@ -8,6 +8,7 @@ import { typeColor } from "./typeColors";
 export interface NodeData extends Record<string, unknown> {
   nodeType: string;
   values: Record<string, JsonValue>;
+  pin?: string; // workflow nodes: the definition hash they were made for (kept, and set on new ones)
 }
 
 export type GraphNode = Node<NodeData, "graph">;
@@ -98,7 +99,9 @@ export function documentToGraph(doc: WorkflowDocument, index: CatalogueIndex): G
       if (!isLink(value)) values[input] = value as JsonValue;
     }
     const [x, y] = positions[id] ?? [0, 0];
-    nodes.push({ id, type: "graph", position: { x, y }, data: { nodeType: entry.type, values } });
+    const data: NodeData = { nodeType: entry.type, values };
+    if (entry.pin !== undefined) data.pin = entry.pin;
+    nodes.push({ id, type: "graph", position: { x, y }, data });
   }
   for (const [id, entry] of Object.entries(doc.nodes)) {
     for (const [input, value] of Object.entries(entry.inputs ?? {})) {
@@ -125,6 +128,7 @@ export function graphToDocument(graph: Graph): WorkflowDocument {
   const positions: Record<string, JsonValue> = {};
   for (const node of graph.nodes) {
     nodes[node.id] = { type: node.data.nodeType, inputs: { ...node.data.values } };
+    if (node.data.pin !== undefined) nodes[node.id].pin = node.data.pin;
     positions[node.id] = [Math.round(node.position.x), Math.round(node.position.y)];
   }
   for (const edge of graph.edges) {

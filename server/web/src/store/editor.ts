@@ -12,6 +12,7 @@ import {
   type DocumentMeta,
   type Graph,
   type GraphNode,
+  type NodeData,
   type SeedMode,
 } from "../graph/convert";
 
@@ -113,11 +114,11 @@ export const useEditor = create<EditorState>((set, get) => ({
     const id = freshNodeId(nodeType, new Set(nodes.map((n) => n.id)));
     const values: Record<string, JsonValue> = {};
     for (const input of schema?.inputs ?? []) if (input.default !== undefined) values[input.name] = input.default;
+    // A new workflow node is pinned to the definition it was made from, so a later edit of that
+    // definition is reported instead of silently changing what this graph does.
+    const data: NodeData = schema?.workflow ? { nodeType, values, pin: schema.workflow.hash } : { nodeType, values };
     get().commit((graph) => ({
-      nodes: [
-        ...graph.nodes.map((n) => ({ ...n, selected: false })),
-        { id, type: "graph", position, selected: true, data: { nodeType, values } },
-      ],
+      nodes: [...graph.nodes.map((n) => ({ ...n, selected: false })), { id, type: "graph", position, selected: true, data }],
     }));
     return id;
   },
