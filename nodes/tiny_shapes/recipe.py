@@ -39,6 +39,11 @@ DDPM_SCHEDULER_CONFIG: dict[str, Any] = {
 }
 
 
+def scheduler_config(prediction_type: str) -> dict[str, Any]:
+    """SD's scheduler config with the prediction type the UNet was trained for."""
+    return {**SCHEDULER_CONFIG, "prediction_type": prediction_type}
+
+
 def vae_config(channels: tuple[int, ...], groups: int) -> dict[str, Any]:
     """One block per channel count; three blocks map 64x64x3 pixels <-> 16x16x4 latents (factor 4)."""
     return {
@@ -149,6 +154,12 @@ class Recipe:
     caption_dropout: float = 0.1
     # min-SNR-gamma loss weighting (Hang et al. 2023): faster convergence for a fixed step budget.
     snr_gamma: float = 5.0
+    # What the UNet predicts: "epsilon" (SD 1.x) or "v_prediction" (SD 2.x 768). v stays well-conditioned at
+    # high noise, where an epsilon error is multiplied by sigma (up to 14.6) in the implied clean image.
+    prediction_type: str = "epsilon"
+    # Training timesteps: "uniform" (DDPM) or "logit_normal" (SD3): t / T = sigmoid(N(0, 1)) spends
+    # fewer steps on the nearly clean and nearly pure-noise ends and more where the layout forms.
+    timestep_sampling: str = "uniform"
     # Offset noise (a per-image, per-channel constant added to the training noise): SD's schedule keeps
     # some signal at its last step, so without it the sampler's starting noise decides the mean colour
     # of the picture, i.e. the background, and the prompt cannot change it.
@@ -170,28 +181,40 @@ class Recipe:
     )
 
 
+# What ships (MODEL_CARD.md): about 14 minutes on one H100, about 2 h 20 min on 2 CPU cores.
 FULL = Recipe()
-# Same code paths with toy sizes: what the test trains for a few steps.
-SMOKE = replace(
+# What fits an hour on 2 CPU cores with `--workers 2` (51 min measured): half the UNet steps, spent better
+# (v prediction, logit-normal timesteps), and half the DDPM steps. Scores below FULL (MODEL_CARD.md).
+CPU_HOUR = replace(
     FULL,
-    vae_channels=(4, 8, 8),
-    vae_groups=1,
-    text_hidden=16,
-    text_layers=1,
-    unet_channels=(8, 16, 16),
-    unet_heads=1,
-    unet_groups=4,
-    ddpm_size=16,
-    ddpm_channels=(8, 8, 16),
-    ddpm_groups=4,
-    scaling_images=8,
-    vae=StageSettings(
-        steps=2, batch_size=2, learning_rate=1e-3, warmup_steps=1, sample_every=2, sample_steps=2, checkpoint_every=1
-    ),
-    unet=StageSettings(
-        steps=2, batch_size=2, learning_rate=1e-3, warmup_steps=1, sample_every=2, sample_steps=2, checkpoint_every=1
-    ),
-    ddpm=StageSettings(
-        steps=2, batch_size=2, learning_rate=1e-3, warmup_steps=1, sample_every=2, sample_steps=2, checkpoint_every=1
-    ),
+    prediction_type="v_prediction",
+    timestep_sampling="logit_normal",
+    unet=replace(FULL.unet, steps=1500),
+    ddpm=replace(FULL.ddpm, steps=2000),
 )
+RECIPES: dict[str, Recipe] = {"full": FULL, "cpu-hour": CPU_HOUR}
+
+_SMOKE_STAGE = StageSettings(
+    steps=2, batch_size=2, learning_rate=1e-3, warmup_steps=1, sample_every=2, sample_steps=2, checkpoint_every=1
+)
+
+
+def smoke(recipe: Recipe) -> Recipe:
+    """The same code paths with toy sizes and two steps per stage: what the tests train."""
+    return replace(
+        recipe,
+        vae_channels=(4, 8, 8),
+        vae_groups=1,
+        text_hidden=16,
+        text_layers=1,
+        unet_channels=(8, 16, 16),
+        unet_heads=1,
+        unet_groups=4,
+        ddpm_size=16,
+        ddpm_channels=(8, 8, 16),
+        ddpm_groups=4,
+        scaling_images=8,
+        vae=_SMOKE_STAGE,
+        unet=_SMOKE_STAGE,
+        ddpm=_SMOKE_STAGE,
+    )

@@ -4,22 +4,25 @@ Stages, in order; each one is resumable and is skipped once finished:
 
   vae   AutoencoderKL 64x64x3 <-> 16x16x4: L1 + edge reconstruction + a small KL term. Afterwards
         the latent scaling factor is set to 1 / (measured latent std), as SD's 0.18215 was.
-  unet  UNet2DConditionModel and CLIPTextModel together on the frozen VAE's latents: epsilon
-        prediction under SD's noise schedule, min-SNR loss weighting, offset noise, caption dropout for
-        classifier-free guidance.
+  unet  UNet2DConditionModel and CLIPTextModel together on the frozen VAE's latents: v (or epsilon)
+        prediction under SD's noise schedule, logit-normal timesteps, min-SNR loss weighting, offset
+        noise, caption dropout for classifier-free guidance.
   ddpm  Unconditional pixel-space UNet2DModel on the same images (downscaled).
 
 Every stage uses AdamW with linear warm-up and cosine decay, keeps an EMA of the weights (the
 EMA is what ships), logs to <output>/log.jsonl and writes sample grids to <output>/samples/.
-Data and noise are functions of (seed, step), so a resumed run continues exactly where it stopped.
+Data and noise are functions of (seed, step), so a resumed run continues exactly where it stopped,
+and `--workers N` (N processes, one per CPU core, each on its share of every batch) trains the same
+weights as one process.
 
-    python -m nodes.tiny_shapes.train --output runs/tiny-shapes --export nodes/tiny_shapes/checkpoints
+    python -m nodes.tiny_shapes.train --workers 2 --output runs/tiny-shapes --export nodes/tiny_shapes/checkpoints
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import json
 import math
 import time
@@ -39,14 +42,15 @@ from nodes.schedulers import NoiseSchedule, sample
 from nodes.text_encoding import TextEncoders
 from nodes.tiny_shapes import data, export
 from nodes.tiny_shapes.generate import TextToImage, generate_with
+from nodes.tiny_shapes.parallel import Workers, run_workers
 from nodes.tiny_shapes.recipe import (
     DDPM_SCHEDULER_CONFIG,
-    FULL,
-    SCHEDULER_CONFIG,
-    SMOKE,
+    RECIPES,
     Recipe,
     StageSettings,
     ddpm_unet_config,
+    scheduler_config,
+    smoke,
     text_encoder_config,
     unet_config,
     vae_config,
@@ -69,11 +73,14 @@ GRID_PROMPTS = (
 class RunLog:
     """Appends one JSON line per event to <output>/log.jsonl and echoes a short line to stdout."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, enabled: bool = True) -> None:
         self.path = path
+        self.enabled = enabled  # only the main worker of a data-parallel run writes
         self.started = time.monotonic()
 
     def write(self, **fields: Any) -> None:
+        if not self.enabled:
+            return
         fields["elapsed_s"] = round(time.monotonic() - self.started, 1)
         with self.path.open("a") as stream:
             stream.write(json.dumps(fields) + "\n")
@@ -136,14 +143,21 @@ def save_grid(images: list[np.ndarray] | list[Image.Image], path: Path, columns:
 class Trainer:
     """Runs the stages of one recipe inside one output folder."""
 
-    def __init__(self, recipe: Recipe, output: Path, device: torch.device) -> None:
+    def __init__(self, recipe: Recipe, output: Path, device: torch.device, workers: Workers | None = None) -> None:
         self.recipe = recipe
         self.output = output
         self.device = device
+        self.workers = workers = workers or Workers()
         output.mkdir(parents=True, exist_ok=True)
-        self.log = RunLog(output / "log.jsonl")
+        self.log = RunLog(output / "log.jsonl", enabled=workers.is_main)
         self.tokenizer_directory = output / "tokenizer"
-        vocabulary = write_tokenizer(self.tokenizer_directory)
+        if not workers.is_main:
+            workers.barrier()  # the main worker writes the tokenizer files first
+        vocabulary = (
+            write_tokenizer(self.tokenizer_directory) if workers.is_main else _read_vocabulary(self.tokenizer_directory)
+        )
+        if workers.is_main:
+            workers.barrier()
         self.tokenizer = CLIPTokenizer.from_pretrained(self.tokenizer_directory)
         self.vae_config = vae_config(recipe.vae_channels, recipe.vae_groups)
         self.text_config = text_encoder_config(
@@ -153,6 +167,7 @@ class Trainer:
             recipe.text_hidden,
             recipe.text_layers,
         )
+        self.scheduler_config = scheduler_config(recipe.prediction_type)
         self.unet_config = unet_config(recipe.text_hidden, recipe.unet_channels, recipe.unet_heads, recipe.unet_groups)
         self.ddpm_config = ddpm_unet_config(recipe.ddpm_size, recipe.ddpm_channels, recipe.ddpm_groups)
 
@@ -166,6 +181,8 @@ class Trainer:
         return torch.load(path, map_location=self.device, weights_only=True) if path.exists() else None
 
     def _save_state(self, stage: str, state: dict[str, Any]) -> None:
+        if not self.workers.is_main:
+            return
         path = self._state_path(stage)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".tmp")
@@ -177,11 +194,16 @@ class Trainer:
         stage: str,
         settings: StageSettings,
         models: dict[str, torch.nn.Module],
-        loss_fn: Callable[[int, torch.Generator], torch.Tensor],
+        loss_fn: Callable[[int, torch.Generator, slice], torch.Tensor],
         on_sample: Callable[[int, dict[str, torch.nn.Module]], None],
         extra_state: Callable[[], dict[str, Any]] = dict,
     ) -> tuple[dict[str, torch.nn.Module], dict[str, Any]]:
-        """The shared optimisation loop; returns the EMA models and the saved state."""
+        """The shared optimisation loop; returns the EMA models and the saved state.
+
+        `loss_fn(step, generator, rows)` is the mean loss over `rows` of the step's batch; with several
+        workers each takes its own rows and the gradients are averaged.
+        """
+        rows = self.workers.rows(settings.batch_size)
         parameters = [p for model in models.values() for p in model.parameters()]
         optimizer = torch.optim.AdamW(parameters, lr=settings.learning_rate, weight_decay=0.01)
         schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(settings))
@@ -214,9 +236,10 @@ class Trainer:
             model.train()
         started = time.monotonic()
         while step < settings.steps:
-            loss = loss_fn(step, step_generator(self.recipe.seed, stage, step))
+            loss = loss_fn(step, step_generator(self.recipe.seed, stage, step), rows)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            self.workers.average_gradients(parameters)
             torch.nn.utils.clip_grad_norm_(parameters, 1.0)
             optimizer.step()
             schedule.step()
@@ -229,7 +252,7 @@ class Trainer:
                 self.log.write(
                     stage=stage, step=step, loss=loss.item(), lr=schedule.get_last_lr()[0], s_per_step=seconds
                 )
-            if step % settings.sample_every == 0 or step == settings.steps:
+            if self.workers.is_main and (step % settings.sample_every == 0 or step == settings.steps):
                 on_sample(step, {name: ema.model for name, ema in emas.items()})
             if step % settings.checkpoint_every == 0 and step < settings.steps:
                 self._save_state(stage, snapshot(finished=False))
@@ -245,11 +268,11 @@ class Trainer:
         vae = AutoencoderKL(**self.vae_config).to(self.device)
         fixed_images, _ = data.batch(recipe.seed + 1, 0, 8)
 
-        def loss_fn(step: int, generator: torch.Generator) -> torch.Tensor:
+        def loss_fn(step: int, generator: torch.Generator, rows: slice) -> torch.Tensor:
             images, _ = data.batch(recipe.seed, step * settings.batch_size, settings.batch_size)
-            images = images.to(self.device)
+            images = images[rows].to(self.device)
             posterior = vae.encode(images)
-            noise = torch.randn(posterior.mean.shape, generator=generator).to(self.device)
+            noise = _batch_randn(posterior.mean, settings.batch_size, generator, rows).to(self.device)
             reconstruction = vae.decode(posterior.mean + posterior.std * noise)
             kl = (
                 0.5
@@ -297,24 +320,24 @@ class Trainer:
         torch.manual_seed(recipe.seed + 1)
         text_encoder = CLIPTextModel(CLIPTextConfig(**self.text_config)).to(self.device)
         unet = UNet2DConditionModel(**self.unet_config).to(self.device)
-        noise_schedule = NoiseSchedule.from_config(SCHEDULER_CONFIG)
+        noise_schedule = NoiseSchedule.from_config(self.scheduler_config)
         cumulative = noise_schedule.alphas_cumprod.to(self.device)
         snr = cumulative / (1 - cumulative)
-        timesteps = SCHEDULER_CONFIG["num_train_timesteps"]
+        timesteps = self.scheduler_config["num_train_timesteps"]
 
-        def loss_fn(step: int, generator: torch.Generator) -> torch.Tensor:
-            images, captions = data.batch(recipe.seed, step * settings.batch_size, settings.batch_size)
-            drop = torch.rand(len(captions), generator=generator) < recipe.caption_dropout
-            captions = ["" if dropped else text for dropped, text in zip(drop.tolist(), captions)]
+        def loss_fn(step: int, generator: torch.Generator, rows: slice) -> torch.Tensor:
+            count = settings.batch_size
+            images, captions = data.batch(recipe.seed, step * count, count)
+            drop = torch.rand(count, generator=generator) < recipe.caption_dropout
+            captions = ["" if dropped else text for dropped, text in zip(drop.tolist(), captions)][rows]
             with torch.no_grad():
-                posterior = vae.encode(images.to(self.device))
-                latent_noise = torch.randn(posterior.mean.shape, generator=generator).to(self.device)
+                posterior = vae.encode(images[rows].to(self.device))
+                latent_noise = _batch_randn(posterior.mean, count, generator, rows).to(self.device)
                 latents = (posterior.mean + posterior.std * latent_noise) * scaling
-            noise = torch.randn(latents.shape, generator=generator)
-            noise = (noise + recipe.offset_noise * torch.randn(noise.shape[:2] + (1, 1), generator=generator)).to(
-                self.device
-            )
-            t = torch.randint(0, timesteps, (latents.shape[0],), generator=generator).to(self.device)
+            noise = _batch_randn(latents, count, generator, rows)
+            offset = _batch_randn(latents[:, :, :1, :1], count, generator, rows)
+            noise = (noise + recipe.offset_noise * offset).to(self.device)
+            t = training_timesteps(recipe.timestep_sampling, count, timesteps, generator)[rows].to(self.device)
             a = cumulative[t].view(-1, 1, 1, 1)
             noisy = a.sqrt() * latents + (1 - a).sqrt() * noise
             ids = self.tokenizer(
@@ -326,8 +349,15 @@ class Trainer:
             ).input_ids
             context = text_encoder(ids.to(self.device)).last_hidden_state
             prediction = unet(noisy, t, context)
-            weight = snr[t].clamp(max=recipe.snr_gamma) / snr[t]
-            return (weight * (prediction - noise).pow(2).mean(dim=(1, 2, 3))).mean()
+            # min-SNR-gamma: the per-timestep loss weight is min(SNR, gamma) / SNR for epsilon and
+            # min(SNR, gamma) / (SNR + 1) for v, the same weighting of the implied clean-image error.
+            if recipe.prediction_type == "v_prediction":
+                target = a.sqrt() * noise - (1 - a).sqrt() * latents
+                weight = snr[t].clamp(max=recipe.snr_gamma) / (snr[t] + 1)
+            else:
+                target = noise
+                weight = snr[t].clamp(max=recipe.snr_gamma) / snr[t]
+            return (weight * (prediction - target).pow(2).mean(dim=(1, 2, 3))).mean()
 
         def on_sample(step: int, emas: dict[str, torch.nn.Module]) -> None:
             model = TextToImage(
@@ -351,11 +381,11 @@ class Trainer:
         cumulative = noise_schedule.alphas_cumprod.to(self.device)
         timesteps = DDPM_SCHEDULER_CONFIG["num_train_timesteps"]
 
-        def loss_fn(step: int, generator: torch.Generator) -> torch.Tensor:
+        def loss_fn(step: int, generator: torch.Generator, rows: slice) -> torch.Tensor:
             images, _ = data.batch(recipe.seed, step * settings.batch_size, settings.batch_size)
-            images = F.interpolate(images, size=recipe.ddpm_size, mode="area").to(self.device)
-            noise = torch.randn(images.shape, generator=generator).to(self.device)
-            t = torch.randint(0, timesteps, (images.shape[0],), generator=generator).to(self.device)
+            images = F.interpolate(images[rows], size=recipe.ddpm_size, mode="area").to(self.device)
+            noise = _batch_randn(images, settings.batch_size, generator, rows).to(self.device)
+            t = torch.randint(0, timesteps, (settings.batch_size,), generator=generator)[rows].to(self.device)
             a = cumulative[t].view(-1, 1, 1, 1)
             return F.mse_loss(unet(a.sqrt() * images + (1 - a).sqrt() * noise, t), noise)
 
@@ -374,6 +404,25 @@ class Trainer:
 
         emas, _ = self._run("ddpm", settings, {"unet": unet}, loss_fn, on_sample)
         return emas["unet"]
+
+
+def _batch_randn(like: torch.Tensor, batch_size: int, generator: torch.Generator, rows: slice) -> torch.Tensor:
+    """Normal noise for the whole batch, cut to `rows`: every worker draws the same numbers."""
+    return torch.randn((batch_size, *like.shape[1:]), generator=generator)[rows]
+
+
+def _read_vocabulary(directory: Path) -> dict[str, int]:
+    return json.loads((directory / "vocab.json").read_text(encoding="utf-8"))
+
+
+def training_timesteps(sampling: str, count: int, timesteps: int, generator: torch.Generator) -> torch.Tensor:
+    """`count` training timesteps in 0..timesteps-1 drawn by the recipe's `timestep_sampling`."""
+    if sampling == "uniform":
+        return torch.randint(0, timesteps, (count,), generator=generator)
+    if sampling == "logit_normal":
+        fraction = torch.sigmoid(torch.randn(count, generator=generator))
+        return (fraction * timesteps).long().clamp(max=timesteps - 1)
+    raise ValueError(f"timestep_sampling: got {sampling!r}; expected 'uniform' or 'logit_normal'")
 
 
 def _edge_loss(reconstruction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -404,47 +453,72 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--stages", nargs="+", choices=STAGES, default=list(STAGES), help="stages to run (default: all)"
     )
-    parser.add_argument("--smoke", action="store_true", help="toy sizes and two steps per stage (for tests)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument(
+        "--recipe",
+        choices=sorted(RECIPES),
+        default="full",
+        help="full: what ships (GPU: about 14 min; 2 CPU cores: about 2 h 20 min); "
+        "cpu-hour: fits an hour on 2 CPU cores with --workers 2 and scores lower (MODEL_CARD.md)",
+    )
+    parser.add_argument("--smoke", action="store_true", help="the recipe at toy sizes, two steps per stage (for tests)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="data-parallel processes, one per CPU core (use 2 on a 2-core machine; CPU only)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads per worker (default: 1 with --workers, else torch's choice)",
+    )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     for stage in STAGES:
         parser.add_argument(
             f"--{stage}-steps", type=int, default=None, help=f"override the recipe's {stage} step count"
         )
     args = parser.parse_args(argv)
+    if args.workers < 1 or (args.workers > 1 and args.device != "cpu"):
+        parser.error(f"--workers {args.workers}: expected 1, or more with --device cpu (got --device {args.device})")
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    recipe = SMOKE if args.smoke else FULL
+    recipe = smoke(RECIPES[args.recipe]) if args.smoke else RECIPES[args.recipe]
     for stage in STAGES:
         steps = getattr(args, f"{stage}_steps")
         if steps is not None:
             recipe = replace(recipe, **{stage: replace(getattr(recipe, stage), steps=steps)})
-    trainer = Trainer(recipe, args.output, torch.device(args.device))
+    threads = args.threads or (1 if args.workers > 1 else None)
+    run_workers(args.workers, threads, functools.partial(_train, recipe, args))
+
+
+def _train(recipe: Recipe, args: argparse.Namespace, workers: Workers) -> None:
+    trainer = Trainer(recipe, args.output, torch.device(args.device), workers)
     export_root = args.export or args.output / "export"
 
     if "vae" in args.stages or "unet" in args.stages:
         vae, scaling = trainer.train_vae()
     if "unet" in args.stages:
         unet, text_encoder = trainer.train_unet(vae, scaling)
-        export.write_text_to_image(
-            export_root / "tiny-shapes",
-            unet=unet,
-            unet_config=trainer.unet_config,
-            vae=vae,
-            vae_config={**trainer.vae_config, "scaling_factor": scaling},
-            text_encoder=text_encoder,
-            tokenizer_directory=trainer.tokenizer_directory,
-            scheduler_config=SCHEDULER_CONFIG,
-        )
+        if workers.is_main:
+            export.write_text_to_image(
+                export_root / "tiny-shapes",
+                unet=unet,
+                unet_config=trainer.unet_config,
+                vae=vae,
+                vae_config={**trainer.vae_config, "scaling_factor": scaling},
+                text_encoder=text_encoder,
+                tokenizer_directory=trainer.tokenizer_directory,
+                scheduler_config=trainer.scheduler_config,
+            )
     if "ddpm" in args.stages:
         ddpm = trainer.train_ddpm()
-        export.write_unconditional(
-            export_root / "tiny-shapes-ddpm",
-            unet=ddpm,
-            unet_config=trainer.ddpm_config,
-            scheduler_config=DDPM_SCHEDULER_CONFIG,
-        )
+        if workers.is_main:
+            export.write_unconditional(
+                export_root / "tiny-shapes-ddpm",
+                unet=ddpm,
+                unet_config=trainer.ddpm_config,
+                scheduler_config=DDPM_SCHEDULER_CONFIG,
+            )
     trainer.log.write(event="done", export=str(export_root))
 
 

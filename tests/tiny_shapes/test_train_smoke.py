@@ -8,9 +8,16 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from nodes.loading import load_checkpoint, load_unconditional_pipeline
-from nodes.tiny_shapes.train import main
+from nodes.tiny_shapes.train import main, training_timesteps
+
+_WEIGHTS = {
+    "unet": "diffusion_pytorch_model.safetensors",
+    "vae": "diffusion_pytorch_model.safetensors",
+    "text_encoder": "model.safetensors",
+}
 
 
 def _losses(output: Path) -> list[dict]:
@@ -21,9 +28,7 @@ def _losses(output: Path) -> list[dict]:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     output = tmp_path_factory.mktemp("smoke")
-    command = [sys.executable, "-m", "nodes.tiny_shapes.train", "--smoke", "--threads", "1", "--output", str(output)]
-    result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    _train_smoke(output)
     return output
 
 
@@ -62,3 +67,47 @@ def test_help_describes_the_stages(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert exit_info.value.code == 0
     assert "vae" in capsys.readouterr().out
+
+
+def _train_smoke(output: Path, *extra: str) -> None:
+    command = [sys.executable, "-m", "nodes.tiny_shapes.train", "--smoke", "--threads", "1", "--output", str(output)]
+    result = subprocess.run([*command, *extra], check=False, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_two_workers_train_the_same_weights_as_one(tmp_path: Path) -> None:
+    """Data-parallel workers split each batch and average gradients: the result matches one process.
+    (On the cpu-hour recipe, which also covers v prediction and logit-normal timesteps.)"""
+    _train_smoke(tmp_path / "one", "--recipe", "cpu-hour")
+    _train_smoke(tmp_path / "two", "--recipe", "cpu-hour", "--workers", "2")
+    scheduler = json.loads((tmp_path / "two" / "export/tiny-shapes/scheduler/scheduler_config.json").read_text())
+    assert scheduler["prediction_type"] == "v_prediction"
+    for part in ("tiny-shapes/unet", "tiny-shapes/text_encoder", "tiny-shapes/vae", "tiny-shapes-ddpm/unet"):
+        file = _WEIGHTS[part.split("/")[1]]
+        one = load_file(tmp_path / "one" / "export" / part / file)
+        two = load_file(tmp_path / "two" / "export" / part / file)
+        assert one.keys() == two.keys(), part
+        assert max((one[key] - two[key]).abs().max().item() for key in one) < 2e-4, part
+    # Only the main worker logs: one line per logged step, not two.
+    steps = [(entry["stage"], entry["step"]) for entry in _losses(tmp_path / "two")]
+    assert len(steps) == len(set(steps)) == 3
+
+
+def test_workers_need_the_cpu() -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--smoke", "--workers", "2", "--device", "cuda"])
+    assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize("sampling", ["uniform", "logit_normal"])
+def testtraining_timesteps_cover_the_schedule(sampling: str) -> None:
+    t = training_timesteps(sampling, 20_000, 1000, torch.Generator().manual_seed(0))
+    assert t.dtype == torch.int64 and int(t.min()) >= 0 and int(t.max()) <= 999
+    middle = ((t >= 250) & (t < 750)).float().mean().item()
+    # Uniform puts half the draws in the middle half; logit-normal 73% (|N(0, 1)| < logit(0.75) = ln 3).
+    assert abs(middle - (0.5 if sampling == "uniform" else 0.73)) < 0.02
+
+
+def test_unknown_timestep_sampling_is_named() -> None:
+    with pytest.raises(ValueError, match="'cosine'.*'uniform' or 'logit_normal'"):
+        training_timesteps("cosine", 4, 1000, torch.Generator())
