@@ -197,6 +197,24 @@ def test_a_comfyui_workflow_dropped_on_the_canvas_is_imported(page: Any, shot: S
     shot("comfyui-imported")
 
 
+def test_a_document_without_positions_is_laid_out_without_overlap(page: Any, tmp_path: Path) -> None:
+    # Without positions (ComfyUI's API format has none) the editor places every node: columns by depth,
+    # stacked by each card's height, so the two tall txt2img workflow nodes do not cover each other.
+    document = json.loads((REPO_ROOT / "workflows" / "compare_samplers.json").read_text())
+    del document["editor"]
+    unplaced = tmp_path / "unplaced.json"
+    unplaced.write_text(json.dumps(document))
+    _drop_file(page, unplaced, "application/json")
+    node(page, "second").wait_for()
+    boxes = [box for box in (card.bounding_box() for card in page.locator(".react-flow__node").all()) if box]
+    assert len(boxes) == len(document["nodes"])
+    for index, a in enumerate(boxes):
+        for b in boxes[index + 1:]:
+            apart = (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+                     or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
+            assert apart, (a, b)
+
+
 def test_a_file_that_holds_no_workflow_is_refused_with_a_reason(page: Any, tmp_path: Path) -> None:
     not_a_workflow = tmp_path / "notes.json"
     not_a_workflow.write_text('{"hello": "world"}')
@@ -349,6 +367,9 @@ def test_workflow_nodes_keep_and_get_their_pins(page: Any, live_server: LiveServ
     page.click("text=Open ▾")
     page.locator(".workflow-menu .open-workflow", has_text="compare_samplers").click()
     node(page, "first").wait_for()
+    # The file has no positions: the editor lays it out, tall workflow nodes stacked without overlap.
+    first, second = node(page, "first").bounding_box(), node(page, "second").bounding_box()
+    assert first["y"] + first["height"] <= second["y"] or second["y"] + second["height"] <= first["y"]
     shipped = load_workflow(REPO_ROOT / "workflows" / "compare_samplers.json")
     document = saved_document(page)
     # Opening and saving keeps each workflow node's pin (what it was made for)...

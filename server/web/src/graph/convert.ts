@@ -1,8 +1,8 @@
 // Workflow documents <-> the editor's nodes and edges. Everything the editor does not show
 // (params, outputs, unknown editor keys, inputs of unknown node types) is carried through unchanged.
 import type { Edge, Node } from "@xyflow/react";
-import type { JsonValue, Link, ParamSpec, WorkflowDocument } from "../api/types";
-import type { CatalogueIndex } from "./catalogue";
+import type { InputSchema, JsonValue, Link, ParamSpec, WorkflowDocument } from "../api/types";
+import { isSeedInput, type CatalogueIndex } from "./catalogue";
 import { typeColor } from "./typeColors";
 
 export interface NodeData extends Record<string, unknown> {
@@ -62,8 +62,17 @@ export function normaliseParams(params: WorkflowDocument["params"]): Record<stri
   return result;
 }
 
-/** Columns by depth (producers left) for nodes the document gives no position. */
-function autoLayout(doc: WorkflowDocument): Record<string, [number, number]> {
+/** A node card's height in flow units, roughly (rows of sockets and widgets; prompts are taller). */
+function estimatedHeight(index: CatalogueIndex, nodeType: string): number {
+  const schema = index.nodes.get(nodeType);
+  if (!schema) return 120;
+  const rowsOf = (input: InputSchema) => (input.multiline ? 3 : isSeedInput(index, input) ? 2 : 1);
+  const rows = schema.outputs.length + schema.inputs.reduce((sum, input) => sum + rowsOf(input), 0);
+  return 40 + rows * 24;
+}
+
+/** Columns by depth (producers left), stacked without overlap, for nodes the document gives no position. */
+function autoLayout(doc: WorkflowDocument, index: CatalogueIndex): Record<string, [number, number]> {
   const depth: Record<string, number> = {};
   const ids = Object.keys(doc.nodes);
   const depthOf = (id: string, seen: Set<string>): number => {
@@ -75,12 +84,13 @@ function autoLayout(doc: WorkflowDocument): Record<string, [number, number]> {
     depth[id] = value;
     return value;
   };
-  const rows: Record<number, number> = {};
+  const nextY: Record<number, number> = {};
   const positions: Record<string, [number, number]> = {};
   for (const id of ids.sort()) {
     const column = depthOf(id, new Set());
-    rows[column] = (rows[column] ?? 0) + 1;
-    positions[id] = [column * 320, (rows[column] - 1) * 260];
+    const y = nextY[column] ?? 0;
+    positions[id] = [column * 320, y];
+    nextY[column] = y + estimatedHeight(index, doc.nodes[id].type) + 40;
   }
   return positions;
 }
@@ -90,7 +100,7 @@ export function documentToGraph(doc: WorkflowDocument, index: CatalogueIndex): G
     string,
     JsonValue
   >;
-  const positions = { ...autoLayout(doc), ...((storedPositions ?? {}) as Record<string, [number, number]>) };
+  const positions = { ...autoLayout(doc, index), ...((storedPositions ?? {}) as Record<string, [number, number]>) };
   const nodes: GraphNode[] = [];
   const edges: Edge[] = [];
   for (const [id, entry] of Object.entries(doc.nodes)) {
