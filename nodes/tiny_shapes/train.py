@@ -26,7 +26,7 @@ import functools
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -151,17 +151,13 @@ class Trainer:
         output.mkdir(parents=True, exist_ok=True)
         self.log = RunLog(output / "log.jsonl", enabled=workers.is_main)
         self.tokenizer_directory = output / "tokenizer"
-        if not workers.is_main:
-            workers.barrier()  # the main worker writes the tokenizer files first
-        vocabulary = (
-            write_tokenizer(self.tokenizer_directory) if workers.is_main else _read_vocabulary(self.tokenizer_directory)
-        )
         if workers.is_main:
-            workers.barrier()
+            write_tokenizer(self.tokenizer_directory)
+        workers.barrier()  # the other workers load the files the main one wrote
         self.tokenizer = CLIPTokenizer.from_pretrained(self.tokenizer_directory)
         self.vae_config = vae_config(recipe.vae_channels, recipe.vae_groups)
         self.text_config = text_encoder_config(
-            len(vocabulary),
+            len(self.tokenizer),
             self.tokenizer.bos_token_id,
             self.tokenizer.eos_token_id,
             recipe.text_hidden,
@@ -269,10 +265,10 @@ class Trainer:
         fixed_images, _ = data.batch(recipe.seed + 1, 0, 8)
 
         def loss_fn(step: int, generator: torch.Generator, rows: slice) -> torch.Tensor:
-            images, _ = data.batch(recipe.seed, step * settings.batch_size, settings.batch_size)
-            images = images[rows].to(self.device)
+            images, _ = _batch_rows(recipe.seed, step, settings.batch_size, rows)
+            images = images.to(self.device)
             posterior = vae.encode(images)
-            noise = _batch_randn(posterior.mean, settings.batch_size, generator, rows).to(self.device)
+            noise = _batch_randn(posterior.mean.shape[1:], settings.batch_size, generator, rows).to(self.device)
             reconstruction = vae.decode(posterior.mean + posterior.std * noise)
             kl = (
                 0.5
@@ -327,15 +323,15 @@ class Trainer:
 
         def loss_fn(step: int, generator: torch.Generator, rows: slice) -> torch.Tensor:
             count = settings.batch_size
-            images, captions = data.batch(recipe.seed, step * count, count)
-            drop = torch.rand(count, generator=generator) < recipe.caption_dropout
-            captions = ["" if dropped else text for dropped, text in zip(drop.tolist(), captions)][rows]
+            images, captions = _batch_rows(recipe.seed, step, count, rows)
+            drop = (torch.rand(count, generator=generator) < recipe.caption_dropout)[rows]
+            captions = ["" if dropped else text for dropped, text in zip(drop.tolist(), captions)]
             with torch.no_grad():
-                posterior = vae.encode(images[rows].to(self.device))
-                latent_noise = _batch_randn(posterior.mean, count, generator, rows).to(self.device)
+                posterior = vae.encode(images.to(self.device))
+                latent_noise = _batch_randn(posterior.mean.shape[1:], count, generator, rows).to(self.device)
                 latents = (posterior.mean + posterior.std * latent_noise) * scaling
-            noise = _batch_randn(latents, count, generator, rows)
-            offset = _batch_randn(latents[:, :, :1, :1], count, generator, rows)
+            noise = _batch_randn(latents.shape[1:], count, generator, rows)
+            offset = _batch_randn((latents.shape[1], 1, 1), count, generator, rows)
             noise = (noise + recipe.offset_noise * offset).to(self.device)
             t = training_timesteps(recipe.timestep_sampling, count, timesteps, generator)[rows].to(self.device)
             a = cumulative[t].view(-1, 1, 1, 1)
@@ -382,10 +378,10 @@ class Trainer:
         timesteps = DDPM_SCHEDULER_CONFIG["num_train_timesteps"]
 
         def loss_fn(step: int, generator: torch.Generator, rows: slice) -> torch.Tensor:
-            images, _ = data.batch(recipe.seed, step * settings.batch_size, settings.batch_size)
-            images = F.interpolate(images[rows], size=recipe.ddpm_size, mode="area").to(self.device)
-            noise = _batch_randn(images, settings.batch_size, generator, rows).to(self.device)
-            t = torch.randint(0, timesteps, (settings.batch_size,), generator=generator)[rows].to(self.device)
+            images, _ = _batch_rows(recipe.seed, step, settings.batch_size, rows)
+            images = F.interpolate(images, size=recipe.ddpm_size, mode="area").to(self.device)
+            noise = _batch_randn(images.shape[1:], settings.batch_size, generator, rows).to(self.device)
+            t = training_timesteps("uniform", settings.batch_size, timesteps, generator)[rows].to(self.device)
             a = cumulative[t].view(-1, 1, 1, 1)
             return F.mse_loss(unet(a.sqrt() * images + (1 - a).sqrt() * noise, t), noise)
 
@@ -406,13 +402,14 @@ class Trainer:
         return emas["unet"]
 
 
-def _batch_randn(like: torch.Tensor, batch_size: int, generator: torch.Generator, rows: slice) -> torch.Tensor:
+def _batch_rows(seed: int, step: int, batch_size: int, rows: slice) -> tuple[torch.Tensor, list[str]]:
+    """`rows` of the step's batch (images in [-1, 1], captions): each worker renders only its own."""
+    return data.batch(seed, step * batch_size + rows.start, rows.stop - rows.start)
+
+
+def _batch_randn(item_shape: Sequence[int], batch_size: int, generator: torch.Generator, rows: slice) -> torch.Tensor:
     """Normal noise for the whole batch, cut to `rows`: every worker draws the same numbers."""
-    return torch.randn((batch_size, *like.shape[1:]), generator=generator)[rows]
-
-
-def _read_vocabulary(directory: Path) -> dict[str, int]:
-    return json.loads((directory / "vocab.json").read_text(encoding="utf-8"))
+    return torch.randn((batch_size, *item_shape), generator=generator)[rows]
 
 
 def training_timesteps(sampling: str, count: int, timesteps: int, generator: torch.Generator) -> torch.Tensor:
