@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from comfy_documents import comfyui_png, document_text
+from comfy_documents import document_text
+from png_files import png_with_text
 
 from graph_engine import Registry
 from graph_engine.cli import main
@@ -89,8 +90,8 @@ def test_custom_node_packs_are_named_from_the_editors_registry_id(registry: Regi
 
 def test_cli_import_a_comfyui_png_then_run_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     png = tmp_path / "ComfyUI_00001_.png"
-    png.write_bytes(comfyui_png({"prompt": document_text("txt2img_api.json"),
-                                 "workflow": document_text("txt2img_editor.json")}))
+    png.write_bytes(png_with_text({"prompt": document_text("txt2img_api.json"),
+                                   "workflow": document_text("txt2img_editor.json")}))
     out = tmp_path / "imported.json"
     assert main(["import-comfy", str(png), "-o", str(out), "--set", "checkpoint=tiny-shapes"]) == 0
     err = capsys.readouterr().err
@@ -109,6 +110,6 @@ def test_cli_export_names_nodes_that_do_not_map(tmp_path: Path, capsys: pytest.C
 
 def test_running_a_comfyui_file_directly_hints_at_import(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     png = tmp_path / "ComfyUI_00002_.png"
-    png.write_bytes(comfyui_png({"workflow": document_text("txt2img_editor.json")}))
+    png.write_bytes(png_with_text({"workflow": document_text("txt2img_editor.json")}))
     assert main(["validate", str(png)]) == 2
     assert f"hint: {png} is a comfyui-editor document: convert it with `graph-engine import" in capsys.readouterr().err

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 import torch
-from comfy_documents import INPUTS, comfyui_png, document, document_text
+from comfy_documents import INPUTS, document, document_text
+from png_files import png_with_text
 from safetensors import safe_open
 from safetensors.torch import save_file
 
@@ -145,10 +146,10 @@ def test_subgraphs_are_flattened_with_instance_ids(executor: Executor, registry:
 
 
 def test_comfyui_png_runs_from_its_workflow_chunk(executor: Executor, registry: Registry) -> None:
-    png = comfyui_png({"prompt": document_text("txt2img_api.json"), "workflow": document_text("txt2img_editor.json")})
+    png = png_with_text({"prompt": document_text("txt2img_api.json"), "workflow": document_text("txt2img_editor.json")})
     workflow = imported(png, registry, {"checkpoint": BUNDLED}, "comfyui-editor")
     run_ok(executor, workflow)
-    prompt_only = comfyui_png({"prompt": document_text("txt2img_api.json")})
+    prompt_only = png_with_text({"prompt": document_text("txt2img_api.json")})
     assert import_workflow(prompt_only, registry).format == "comfyui-api"
 
 

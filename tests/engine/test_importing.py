@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image, PngImagePlugin
+from png_files import png_with_text
 
 from graph_engine import NodePack, Registry, WorkflowValidationError
 from graph_engine.cli import main
@@ -43,25 +42,16 @@ def registry() -> Registry:
     return Registry([TOY_PACK, NodePack("importing", importers=[SumListImporter()], builtin=True)])
 
 
-def png(chunks: dict[str, str]) -> bytes:
-    info = PngImagePlugin.PngInfo()
-    for key, text in chunks.items():
-        info.add_text(key, text)
-    buffer = io.BytesIO()
-    Image.new("RGB", (2, 2)).save(buffer, "PNG", pnginfo=info)
-    return buffer.getvalue()
-
-
 def test_our_format_from_json_and_png(registry: Registry) -> None:
     assert import_workflow(json.dumps(NATIVE), registry).format == "graph-engine"
-    from_png = import_workflow(png({"params": "{}", "workflow": json.dumps(NATIVE)}), registry)
+    from_png = import_workflow(png_with_text({"params": "{}", "workflow": json.dumps(NATIVE)}), registry)
     assert from_png.format == "graph-engine" and from_png.workflow.nodes["a"].inputs["value"] == 2
 
 
 def test_pack_importers_and_the_workflow_chunk_first(registry: Registry) -> None:
-    result = import_workflow(png({"prompt": json.dumps({"sum": [1]}), "workflow": json.dumps(NATIVE)}), registry)
+    result = import_workflow(png_with_text({"prompt": json.dumps({"sum": [1]}), "workflow": json.dumps(NATIVE)}), registry)
     assert result.format == "graph-engine"  # the "workflow" chunk wins over earlier ones
-    result = import_workflow(png({"prompt": json.dumps({"sum": [1, 2]}), "note": "not json"}), registry)
+    result = import_workflow(png_with_text({"prompt": json.dumps({"sum": [1, 2]}), "note": "not json"}), registry)
     assert result.format == "sum-list" and result.warnings == ("one warning",)
     assert len(result.workflow.nodes) == 3
 
@@ -77,7 +67,7 @@ def test_a_file_name_names_workflows_whose_document_has_none(registry: Registry)
 @pytest.mark.parametrize(("data", "message"), [
     (b"\x00\x01", "neither JSON nor a PNG"),
     ('{"nodes": []}', "in no workflow format we can read (known formats: graph-engine, sum-list)"),
-    (png({"comment": "hello"}), "no JSON text chunk; its text chunks: comment"),
+    (png_with_text({"comment": "hello"}), "no JSON text chunk; its text chunks: comment"),
     (b"\x89PNG\r\n\x1a\n\x00", "not a readable PNG"),
 ])
 def test_unreadable_inputs_say_what_was_expected(registry: Registry, data: Any, message: str) -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image, PngImagePlugin
+from png_files import png_with_text
 
 from graph_engine import Registry
 from nodes.pack import PACK
@@ -38,15 +37,6 @@ def upload(client: TestClient, name: str, data: bytes) -> Any:
     return client.post("/import", files={"file": (name, data)})
 
 
-def png_with(chunks: dict[str, str]) -> bytes:
-    info = PngImagePlugin.PngInfo()
-    for key, text in chunks.items():
-        info.add_text(key, text)
-    buffer = io.BytesIO()
-    Image.new("RGB", (4, 4)).save(buffer, "PNG", pnginfo=info)
-    return buffer.getvalue()
-
-
 def test_import_comfyui_api_json(diffusion_client: TestClient) -> None:
     response = upload(diffusion_client, "api.json", json.dumps(API_DOCUMENT).encode())
     assert response.status_code == 200, response.text
@@ -66,7 +56,7 @@ def test_import_our_own_workflow_and_png(diffusion_client: TestClient) -> None:
     assert response.status_code == 200
     assert response.json()["format"] == "graph-engine"
     assert response.json()["workflow"] == json.loads(text)
-    from_png = upload(diffusion_client, "out.png", png_with({"workflow": text, "params": "{}"}))
+    from_png = upload(diffusion_client, "out.png", png_with_text({"workflow": text, "params": "{}"}))
     assert from_png.json()["format"] == "graph-engine"
     assert from_png.json()["workflow"] == json.loads(text)
 
@@ -74,7 +64,7 @@ def test_import_our_own_workflow_and_png(diffusion_client: TestClient) -> None:
 def test_import_comfyui_png_prefers_the_editor_chunk_and_falls_back_to_the_prompt(
     diffusion_client: TestClient,
 ) -> None:
-    response = upload(diffusion_client, "ComfyUI_00001_.png", png_with({"prompt": json.dumps(API_DOCUMENT)}))
+    response = upload(diffusion_client, "ComfyUI_00001_.png", png_with_text({"prompt": json.dumps(API_DOCUMENT)}))
     assert response.status_code == 200, response.text
     assert response.json()["format"] == "comfyui-api"
 
@@ -91,7 +81,7 @@ def test_import_comfyui_png_prefers_the_editor_chunk_and_falls_back_to_the_promp
 def test_import_refuses_anything_else_with_a_clear_422(
     diffusion_client: TestClient, name: str, data: bytes | None, expected: str
 ) -> None:
-    response = upload(diffusion_client, name, data if data is not None else png_with({}))
+    response = upload(diffusion_client, name, data if data is not None else png_with_text({}))
     assert response.status_code == 422
     assert expected in response.json()["detail"]
     assert name in response.json()["detail"]
