@@ -83,9 +83,19 @@ def sample_scene(rng: random.Random) -> Scene:
     size = rng.choice(tuple(SIZES))
     position = rng.choice(tuple(POSITIONS))
     n_background = 2 if rng.random() < TWO_TONE_PROBABILITY else 1
-    palette = list(COLOURS)
-    picked = rng.sample(palette, n_background + 1)
-    colour, background = picked[0], tuple(picked[1:])
+    picked = rng.sample(list(COLOURS), n_background + 1)
+    return place(rng, shape, picked[0], size, position, tuple(picked[1:]))
+
+
+def scene_with(rng: random.Random, shape: str, colour: str, background: str) -> Scene:
+    """A scene of this shape and colour on a plain background, at a random size and position."""
+    size = rng.choice(tuple(SIZES))
+    position = rng.choice(tuple(POSITIONS))
+    return place(rng, shape, colour, size, position, (background,))
+
+
+def place(rng: random.Random, shape: str, colour: str, size: str, position: str, background: tuple[str, ...]) -> Scene:
+    """Draw the exact radius, centre (jittered around the position's cell) and rotation of a scene."""
     low, high = SIZES[size]
     radius = rng.uniform(low, high)
     column, row = POSITIONS[position]
@@ -123,8 +133,8 @@ def shape_outline(shape: str, center: tuple[float, float], radius: float, rotati
     return points
 
 
-def render(scene: Scene) -> np.ndarray:
-    """Draw a scene as uint8 RGB [64, 64, 3]."""
+def render(scene: Scene, *more: Scene) -> np.ndarray:
+    """Draw a scene as uint8 RGB [64, 64, 3]; the shapes of `more` scenes are drawn over it, in order."""
     big = IMAGE_SIZE * _SUPERSAMPLE
     canvas = Image.new("RGB", (big, big), COLOURS[scene.background[0]])
     draw = ImageDraw.Draw(canvas)
@@ -132,13 +142,14 @@ def render(scene: Scene) -> np.ndarray:
         half = big // 2
         box = (half, 0, big, big) if scene.vertical_split else (0, half, big, big)
         draw.rectangle(box, fill=COLOURS[scene.background[1]])
-    cx, cy = (c * _SUPERSAMPLE for c in scene.center)
-    radius = scene.radius * _SUPERSAMPLE
-    fill = COLOURS[scene.colour]
-    if scene.shape == "circle":
-        draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=fill)
-    else:
-        draw.polygon(shape_outline(scene.shape, (cx, cy), radius, scene.rotation), fill=fill)
+    for shape in (scene, *more):
+        cx, cy = (c * _SUPERSAMPLE for c in shape.center)
+        radius = shape.radius * _SUPERSAMPLE
+        fill = COLOURS[shape.colour]
+        if shape.shape == "circle":
+            draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=fill)
+        else:
+            draw.polygon(shape_outline(shape.shape, (cx, cy), radius, shape.rotation), fill=fill)
     return np.asarray(canvas.reduce(_SUPERSAMPLE))
 
 
@@ -181,6 +192,44 @@ def batch(seed: int, start: int, count: int) -> tuple[torch.Tensor, list[str]]:
     """Examples start..start+count-1 as (images [count, 3, 64, 64] in [-1, 1], captions)."""
     examples = [example(seed, index) for index in range(start, start + count)]
     return to_tensor([image for _, image, _ in examples]), [text for _, _, text in examples]
+
+
+def collage(seed: int, index: int, max_shapes: int) -> np.ndarray:
+    """Autoencoder training image: example `index`'s scene plus up to `max_shapes - 1` more shapes on
+    its background (the count is drawn per image; with `max_shapes` 1 it is the example's image).
+
+    An image with one shape is mostly flat background, and corners are what an autoencoder learns
+    last (small stars and triangles come back rounded), so more shapes per image buy more of them
+    for the same compute. The VAE needs no captions, so it can train on scenes no caption describes.
+    """
+    rng = random.Random(seed * 1_000_003 + index)
+    scene = sample_scene(rng)
+    if max_shapes <= 1:
+        return render(scene)
+    others = [_other_colour(rng, scene.background) for _ in range(rng.randint(0, max_shapes - 1))]
+    return render(
+        scene,
+        *(
+            place(
+                rng,
+                rng.choice(SHAPES),
+                colour,
+                rng.choice(tuple(SIZES)),
+                rng.choice(tuple(POSITIONS)),
+                scene.background,
+            )
+            for colour in others
+        ),
+    )
+
+
+def _other_colour(rng: random.Random, background: tuple[str, ...]) -> str:
+    return rng.choice([name for name in COLOURS if name not in background])
+
+
+def collages(seed: int, start: int, count: int, max_shapes: int) -> torch.Tensor:
+    """Collages start..start+count-1 as images [count, 3, 64, 64] in [-1, 1]."""
+    return to_tensor([collage(seed, index, max_shapes) for index in range(start, start + count)])
 
 
 def batches(seed: int, batch_size: int, first_batch: int = 0) -> Iterator[tuple[torch.Tensor, list[str]]]:

@@ -2,6 +2,9 @@
 with the geometric classifier, and report colour, background and shape accuracy.
 
     python -m nodes.tiny_shapes.evaluate --seeds 4 --output runs/eval
+
+`--ceiling` scores real images of the same targets after a VAE round trip instead: what a perfect
+UNet would score with this checkpoint's VAE, so a low shape score can be put on the right model.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from nodes.image_ops import pixels_to_image, to_pil
+from nodes.tiny_shapes import data
 from nodes.tiny_shapes.classify import Reading, read_image
 from nodes.tiny_shapes.data import COLOURS, SHAPES
 from nodes.tiny_shapes.generate import generate_with, load
@@ -92,6 +97,25 @@ def evaluate(
     return score([(target, reading) for target, _, _, reading in results]), results
 
 
+@torch.no_grad()
+def ceiling(
+    checkpoint: str | Path, chosen: list[Target], seeds: list[int]
+) -> tuple[Adherence, list[tuple[Target, int, Image.Image, Reading]]]:
+    """Score real images of every target at every seed (random size and position) after the checkpoint's
+    VAE encodes and decodes them: the adherence a UNet that drew exactly the prompt would reach."""
+    vae = load(checkpoint).vae
+    jobs = [(target, seed) for target in chosen for seed in seeds]
+    scenes = [
+        data.scene_with(random.Random(f"{target.prompt}/{seed}"), target.shape, target.colour, target.background)
+        for target, seed in jobs
+    ]
+    pixels = data.to_tensor([data.render(scene) for scene in scenes])
+    round_trip = vae.decode(vae.encode(pixels.to(next(vae.parameters()).device)).mode())
+    images = [to_pil(image) for image in pixels_to_image(round_trip)]
+    results = [(target, seed, image, read_image(np.asarray(image))) for (target, seed), image in zip(jobs, images)]
+    return score([(target, reading) for target, _, _, reading in results]), results
+
+
 def _save_grid(results: list[tuple[Target, int, Image.Image, Reading]], path: Path, columns: int) -> None:
     """All images, a red frame around each one that missed any of the three targets."""
     size = results[0][2].width
@@ -125,16 +149,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cfg", type=float, default=5.0)
     parser.add_argument("--output", type=Path, default=Path("runs/eval"), help="report.json and grid.png go here")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="score real images after a VAE round trip instead of generated ones (the best any UNet could do)",
+    )
     args = parser.parse_args(argv)
 
     if args.threads:
         torch.set_num_threads(args.threads)
 
     chosen = targets(args.backgrounds)
-    adherence, results = evaluate(args.checkpoint, chosen, list(range(args.seeds)), steps=args.steps, cfg=args.cfg)
+    seeds = list(range(args.seeds))
+    if args.ceiling:
+        adherence, results = ceiling(args.checkpoint, chosen, seeds)
+    else:
+        adherence, results = evaluate(args.checkpoint, chosen, seeds, steps=args.steps, cfg=args.cfg)
     args.output.mkdir(parents=True, exist_ok=True)
     report = {
         "checkpoint": str(args.checkpoint),
+        "images": "vae round trip of real images" if args.ceiling else "generated",
         "steps": args.steps,
         "cfg": args.cfg,
         "seeds": args.seeds,
@@ -151,8 +185,9 @@ def main(argv: list[str] | None = None) -> None:
     }
     (args.output / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     _save_grid(results, args.output / "grid.png", columns=16)
+    what = "VAE round trips of real images" if args.ceiling else f"images, {args.steps} steps, cfg {args.cfg}"
     print(
-        f"{adherence.count} images, {args.steps} steps, cfg {args.cfg}: colour {adherence.colour:.1%}, "
+        f"{adherence.count} {what}: colour {adherence.colour:.1%}, "
         f"background {adherence.background:.1%}, shape {adherence.shape:.1%} "
         f"({', '.join(f'{name} {value:.0%}' for name, value in adherence.per_shape.items())})"
     )

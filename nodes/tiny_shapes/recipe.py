@@ -165,6 +165,9 @@ class Recipe:
     # of the picture, i.e. the background, and the prompt cannot change it.
     offset_noise: float = 0.2
     kl_weight: float = 1e-6
+    # VAE training images carry 1..vae_max_shapes shapes (data.collage): corners per image, not images,
+    # are what the VAE needs most of. 1 trains on the captioned examples themselves.
+    vae_max_shapes: int = 1
     # Held-out images over which the latent std (hence the VAE scaling factor) is measured.
     scaling_images: int = 256
     edge_weight: float = 0.5

@@ -2,8 +2,9 @@
 
 Stages, in order; each one is resumable and is skipped once finished:
 
-  vae   AutoencoderKL 64x64x3 <-> 16x16x4: L1 + edge reconstruction + a small KL term. Afterwards
-        the latent scaling factor is set to 1 / (measured latent std), as SD's 0.18215 was.
+  vae   AutoencoderKL 64x64x3 <-> 16x16x4: L1 + edge reconstruction + a small KL term, on images
+        with up to `vae_max_shapes` shapes each. Afterwards the latent scaling factor is set to
+        1 / (measured latent std over captioned examples), as SD's 0.18215 was.
   unet  UNet2DConditionModel and CLIPTextModel together on the frozen VAE's latents: v (or epsilon)
         prediction under SD's noise schedule, logit-normal timesteps, min-SNR loss weighting, offset
         noise, caption dropout for classifier-free guidance.
@@ -265,8 +266,8 @@ class Trainer:
         fixed_images, _ = data.batch(recipe.seed + 1, 0, 8)
 
         def loss_fn(step: int, generator: torch.Generator, rows: slice) -> torch.Tensor:
-            images, _ = _batch_rows(recipe.seed, step, settings.batch_size, rows)
-            images = images.to(self.device)
+            first = step * settings.batch_size + rows.start
+            images = data.collages(recipe.seed, first, rows.stop - rows.start, recipe.vae_max_shapes).to(self.device)
             posterior = vae.encode(images)
             noise = _batch_randn(posterior.mean.shape[1:], settings.batch_size, generator, rows).to(self.device)
             reconstruction = vae.decode(posterior.mean + posterior.std * noise)

@@ -59,3 +59,28 @@ def test_two_tone_backgrounds_occur() -> None:
 def test_unknown_polygon_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="hexagon"):
         data.shape_outline("hexagon", (0.0, 0.0), 1.0, 0.0)
+
+
+def test_scene_with_keeps_the_asked_attributes_and_varies_the_rest() -> None:
+    scenes = [data.scene_with(random.Random(i), "star", "red", "blue") for i in range(40)]
+    assert all((s.shape, s.colour, s.background) == ("star", "red", ("blue",)) for s in scenes)
+    assert {s.size for s in scenes} == set(data.SIZES) and len({s.position for s in scenes}) > 5
+    scene = scenes[0]
+    low, high = data.SIZES[scene.size]
+    assert low <= scene.radius <= high
+
+
+def test_collages_put_more_shapes_on_the_example_background() -> None:
+    def foreground_share(image: np.ndarray, background: tuple[str, ...]) -> float:
+        distance = np.min([np.abs(image.astype(int) - data.COLOURS[name]).sum(-1) for name in background], axis=0)
+        return float((distance > 30).mean())
+
+    single, many = [], []
+    for index in range(30):
+        scene, image, _ = data.example(4, index)
+        assert np.array_equal(data.collage(4, index, 1), image)
+        single.append(foreground_share(image, scene.background))
+        many.append(foreground_share(data.collage(4, index, 4), scene.background))
+    # 1 to 4 shapes, 2.5 on average, partly overlapping.
+    assert np.mean(many) > 1.6 * np.mean(single)
+    assert data.collages(4, 0, 3, 4).shape == (3, 3, data.IMAGE_SIZE, data.IMAGE_SIZE)
