@@ -156,10 +156,10 @@ class Recipe:
     snr_gamma: float = 5.0
     # What the UNet predicts: "epsilon" (SD 1.x) or "v_prediction" (SD 2.x 768). v stays well-conditioned at
     # high noise, where an epsilon error is multiplied by sigma (up to 14.6) in the implied clean image.
-    prediction_type: str = "epsilon"
+    prediction_type: str = "v_prediction"
     # Training timesteps: "uniform" (DDPM) or "logit_normal" (SD3): t / T = sigmoid(N(0, 1)) spends
     # fewer steps on the nearly clean and nearly pure-noise ends and more where the layout forms.
-    timestep_sampling: str = "uniform"
+    timestep_sampling: str = "logit_normal"
     # Offset noise (a per-image, per-channel constant added to the training noise): SD's schedule keeps
     # some signal at its last step, so without it the sampler's starting noise decides the mean colour
     # of the picture, i.e. the background, and the prompt cannot change it.
@@ -167,7 +167,7 @@ class Recipe:
     kl_weight: float = 1e-6
     # VAE training images carry 1..vae_max_shapes shapes (data.collage): corners per image, not images,
     # are what the VAE needs most of. 1 trains on the captioned examples themselves.
-    vae_max_shapes: int = 1
+    vae_max_shapes: int = 4
     # Held-out images over which the latent std (hence the VAE scaling factor) is measured.
     scaling_images: int = 256
     edge_weight: float = 0.5
@@ -184,14 +184,12 @@ class Recipe:
     )
 
 
-# What ships (MODEL_CARD.md): about 14 minutes on one H100, about 2 h 20 min on 2 CPU cores.
+# What ships (MODEL_CARD.md). On 2 CPU cores with `--workers 2`: VAE 15 min + UNet 63 min (measured) + DDPM
+# about 19 min; on one H100 about a quarter of an hour.
 FULL = Recipe()
-# What fits an hour on 2 CPU cores with `--workers 2` (51 min measured): half the UNet steps, spent better
-# (v prediction, logit-normal timesteps), and half the DDPM steps. Scores below FULL (MODEL_CARD.md).
+# What fits an hour on 2 CPU cores with `--workers 2`: half the UNet and DDPM steps. Scores below FULL.
 CPU_HOUR = replace(
     FULL,
-    prediction_type="v_prediction",
-    timestep_sampling="logit_normal",
     unet=replace(FULL.unet, steps=1500),
     ddpm=replace(FULL.ddpm, steps=2000),
 )

@@ -455,8 +455,9 @@ def main(argv: list[str] | None = None) -> None:
         "--recipe",
         choices=sorted(RECIPES),
         default="full",
-        help="full: what ships (GPU: about 14 min; 2 CPU cores: about 2 h 20 min); "
-        "cpu-hour: fits an hour on 2 CPU cores with --workers 2 and scores lower (MODEL_CARD.md)",
+        help="full: what ships (2 CPU cores with --workers 2: about 1 h 37 min; one H100: about 15 min); "
+        "cpu-hour: half the UNet and DDPM steps, fits an hour on 2 CPU cores with --workers 2, scores lower "
+        "(MODEL_CARD.md)",
     )
     parser.add_argument("--smoke", action="store_true", help="the recipe at toy sizes, two steps per stage (for tests)")
     parser.add_argument(
