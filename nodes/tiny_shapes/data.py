@@ -87,11 +87,11 @@ def sample_scene(rng: random.Random) -> Scene:
     return place(rng, shape, picked[0], size, position, tuple(picked[1:]))
 
 
-def scene_with(rng: random.Random, shape: str, colour: str, background: str) -> Scene:
-    """A scene of this shape and colour on a plain background, at a random size and position."""
+def scene_with(rng: random.Random, shape: str, colour: str, background: tuple[str, ...]) -> Scene:
+    """A scene of this shape and colour on this background, at a random size and position."""
     size = rng.choice(tuple(SIZES))
     position = rng.choice(tuple(POSITIONS))
-    return place(rng, shape, colour, size, position, (background,))
+    return place(rng, shape, colour, size, position, background)
 
 
 def place(rng: random.Random, shape: str, colour: str, size: str, position: str, background: tuple[str, ...]) -> Scene:
@@ -207,20 +207,7 @@ def collage(seed: int, index: int, max_shapes: int) -> np.ndarray:
     if max_shapes <= 1:
         return render(scene)
     others = [_other_colour(rng, scene.background) for _ in range(rng.randint(0, max_shapes - 1))]
-    return render(
-        scene,
-        *(
-            place(
-                rng,
-                rng.choice(SHAPES),
-                colour,
-                rng.choice(tuple(SIZES)),
-                rng.choice(tuple(POSITIONS)),
-                scene.background,
-            )
-            for colour in others
-        ),
-    )
+    return render(scene, *(scene_with(rng, rng.choice(SHAPES), colour, scene.background) for colour in others))
 
 
 def _other_colour(rng: random.Random, background: tuple[str, ...]) -> str:

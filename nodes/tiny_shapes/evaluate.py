@@ -106,7 +106,7 @@ def ceiling(
     vae = load(checkpoint).vae
     jobs = [(target, seed) for target in chosen for seed in seeds]
     scenes = [
-        data.scene_with(random.Random(f"{target.prompt}/{seed}"), target.shape, target.colour, target.background)
+        data.scene_with(random.Random(f"{target.prompt}/{seed}"), target.shape, target.colour, (target.background,))
         for target, seed in jobs
     ]
     pixels = data.to_tensor([data.render(scene) for scene in scenes])

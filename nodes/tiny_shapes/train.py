@@ -266,8 +266,8 @@ class Trainer:
         fixed_images, _ = data.batch(recipe.seed + 1, 0, 8)
 
         def loss_fn(step: int, generator: torch.Generator, rows: slice) -> torch.Tensor:
-            first = step * settings.batch_size + rows.start
-            images = data.collages(recipe.seed, first, rows.stop - rows.start, recipe.vae_max_shapes).to(self.device)
+            indices = _row_indices(step, settings.batch_size, rows)
+            images = data.collages(recipe.seed, indices.start, len(indices), recipe.vae_max_shapes).to(self.device)
             posterior = vae.encode(images)
             noise = _batch_randn(posterior.mean.shape[1:], settings.batch_size, generator, rows).to(self.device)
             reconstruction = vae.decode(posterior.mean + posterior.std * noise)
@@ -403,9 +403,15 @@ class Trainer:
         return emas["unet"]
 
 
+def _row_indices(step: int, batch_size: int, rows: slice) -> range:
+    """Data-set indices of `rows` of the step's batch: each worker renders only its own."""
+    return range(step * batch_size + rows.start, step * batch_size + rows.stop)
+
+
 def _batch_rows(seed: int, step: int, batch_size: int, rows: slice) -> tuple[torch.Tensor, list[str]]:
-    """`rows` of the step's batch (images in [-1, 1], captions): each worker renders only its own."""
-    return data.batch(seed, step * batch_size + rows.start, rows.stop - rows.start)
+    """`rows` of the step's batch (images in [-1, 1], captions)."""
+    indices = _row_indices(step, batch_size, rows)
+    return data.batch(seed, indices.start, len(indices))
 
 
 def _batch_randn(item_shape: Sequence[int], batch_size: int, generator: torch.Generator, rows: slice) -> torch.Tensor:

@@ -62,7 +62,7 @@ def test_unknown_polygon_is_a_clear_error() -> None:
 
 
 def test_scene_with_keeps_the_asked_attributes_and_varies_the_rest() -> None:
-    scenes = [data.scene_with(random.Random(i), "star", "red", "blue") for i in range(40)]
+    scenes = [data.scene_with(random.Random(i), "star", "red", ("blue",)) for i in range(40)]
     assert all((s.shape, s.colour, s.background) == ("star", "red", ("blue",)) for s in scenes)
     assert {s.size for s in scenes} == set(data.SIZES) and len({s.position for s in scenes}) > 5
     scene = scenes[0]

@@ -100,7 +100,7 @@ def test_workers_need_the_cpu() -> None:
 
 
 @pytest.mark.parametrize("sampling", ["uniform", "logit_normal"])
-def testtraining_timesteps_cover_the_schedule(sampling: str) -> None:
+def test_training_timesteps_cover_the_schedule(sampling: str) -> None:
     t = training_timesteps(sampling, 20_000, 1000, torch.Generator().manual_seed(0))
     assert t.dtype == torch.int64 and int(t.min()) >= 0 and int(t.max()) <= 999
     middle = ((t >= 250) & (t < 750)).float().mean().item()
