@@ -20,6 +20,7 @@ import torch
 from PIL import Image
 
 from nodes.image_ops import pixels_to_image, to_pil
+from nodes.schedulers import SAMPLER_NAMES, SCHEDULE_NAMES
 from nodes.tiny_shapes import data
 from nodes.tiny_shapes.classify import Reading, read_image
 from nodes.tiny_shapes.data import COLOURS, SHAPES
@@ -85,13 +86,26 @@ def score(pairs: list[tuple[Target, Reading]]) -> Adherence:
 
 
 def evaluate(
-    checkpoint: str | Path, chosen: list[Target], seeds: list[int], *, steps: int = 20, cfg: float = 5.0
+    checkpoint: str | Path,
+    chosen: list[Target],
+    seeds: list[int],
+    *,
+    steps: int = 20,
+    cfg: float = 5.0,
+    sampler: str = "euler",
+    scheduler: str = "normal",
 ) -> tuple[Adherence, list[tuple[Target, int, Image.Image, Reading]]]:
     """Generate every target at every seed and score what the images show."""
     model = load(checkpoint)
     jobs = [(target, seed) for target in chosen for seed in seeds]
     images = generate_with(
-        model, [target.prompt for target, _ in jobs], [seed for _, seed in jobs], steps=steps, cfg=cfg
+        model,
+        [target.prompt for target, _ in jobs],
+        [seed for _, seed in jobs],
+        steps=steps,
+        cfg=cfg,
+        sampler=sampler,
+        scheduler=scheduler,
     )
     results = [(target, seed, image, read_image(np.asarray(image))) for (target, seed), image in zip(jobs, images)]
     return score([(target, reading) for target, _, _, reading in results]), results
@@ -147,6 +161,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backgrounds", type=int, default=2, help="backgrounds per colour x shape pair (default: 2)")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--cfg", type=float, default=5.0)
+    parser.add_argument("--sampler", default="euler", choices=SAMPLER_NAMES, help="sampler (default: euler)")
+    parser.add_argument(
+        "--scheduler", default="normal", choices=SCHEDULE_NAMES, help="sigma schedule (default: normal)"
+    )
     parser.add_argument("--output", type=Path, default=Path("runs/eval"), help="report.json and grid.png go here")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument(
@@ -164,13 +182,23 @@ def main(argv: list[str] | None = None) -> None:
     if args.ceiling:
         adherence, results = ceiling(args.checkpoint, chosen, seeds)
     else:
-        adherence, results = evaluate(args.checkpoint, chosen, seeds, steps=args.steps, cfg=args.cfg)
+        adherence, results = evaluate(
+            args.checkpoint,
+            chosen,
+            seeds,
+            steps=args.steps,
+            cfg=args.cfg,
+            sampler=args.sampler,
+            scheduler=args.scheduler,
+        )
     args.output.mkdir(parents=True, exist_ok=True)
     report = {
         "checkpoint": str(args.checkpoint),
         "images": "vae round trip of real images" if args.ceiling else "generated",
         "steps": args.steps,
         "cfg": args.cfg,
+        "sampler": args.sampler,
+        "scheduler": args.scheduler,
         "seeds": args.seeds,
         **asdict(adherence),
         "misses": [
@@ -185,7 +213,11 @@ def main(argv: list[str] | None = None) -> None:
     }
     (args.output / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     _save_grid(results, args.output / "grid.png", columns=16)
-    what = "VAE round trips of real images" if args.ceiling else f"images, {args.steps} steps, cfg {args.cfg}"
+    what = (
+        "VAE round trips of real images"
+        if args.ceiling
+        else f"images, {args.sampler} ({args.scheduler}) {args.steps} steps, cfg {args.cfg}"
+    )
     print(
         f"{adherence.count} {what}: colour {adherence.colour:.1%}, "
         f"background {adherence.background:.1%}, shape {adherence.shape:.1%} "

@@ -152,8 +152,12 @@ class Recipe:
     ddpm_channels: tuple[int, int, int] = (16, 32, 64)
     ddpm_groups: int = 8
     caption_dropout: float = 0.1
-    # min-SNR-gamma loss weighting (Hang et al. 2023): faster convergence for a fixed step budget.
+    # The loss weights each timestep's implied clean-latent error by clamp(SNR, snr_floor, snr_gamma).
+    # The cap is min-SNR-gamma (Hang et al. 2023): nearly clean timesteps stop dominating. The floor is
+    # truncated-SNR (Salimans & Ho 2022): without it the noisy timesteps, where the layout and the shape
+    # are decided, weigh only SNR (0.02-0.2) against up to gamma, as in an epsilon loss.
     snr_gamma: float = 5.0
+    snr_floor: float = 0.0
     # What the UNet predicts: "epsilon" (SD 1.x) or "v_prediction" (SD 2.x 768). v stays well-conditioned at
     # high noise, where an epsilon error is multiplied by sigma (up to 14.6) in the implied clean image.
     prediction_type: str = "v_prediction"

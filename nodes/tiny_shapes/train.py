@@ -346,14 +346,11 @@ class Trainer:
             ).input_ids
             context = text_encoder(ids.to(self.device)).last_hidden_state
             prediction = unet(noisy, t, context)
-            # min-SNR-gamma: the per-timestep loss weight is min(SNR, gamma) / SNR for epsilon and
-            # min(SNR, gamma) / (SNR + 1) for v, the same weighting of the implied clean-image error.
             if recipe.prediction_type == "v_prediction":
                 target = a.sqrt() * noise - (1 - a).sqrt() * latents
-                weight = snr[t].clamp(max=recipe.snr_gamma) / (snr[t] + 1)
             else:
                 target = noise
-                weight = snr[t].clamp(max=recipe.snr_gamma) / snr[t]
+            weight = loss_weight(snr[t], recipe.prediction_type, recipe.snr_floor, recipe.snr_gamma)
             return (weight * (prediction - target).pow(2).mean(dim=(1, 2, 3))).mean()
 
         def on_sample(step: int, emas: dict[str, torch.nn.Module]) -> None:
@@ -427,6 +424,18 @@ def training_timesteps(sampling: str, count: int, timesteps: int, generator: tor
         fraction = torch.sigmoid(torch.randn(count, generator=generator))
         return (fraction * timesteps).long().clamp(max=timesteps - 1)
     raise ValueError(f"timestep_sampling: got {sampling!r}; expected 'uniform' or 'logit_normal'")
+
+
+def loss_weight(snr: torch.Tensor, prediction_type: str, floor: float, gamma: float) -> torch.Tensor:
+    """Per-timestep weight of a prediction's squared error such that the implied clean-latent error
+    weighs clamp(SNR, floor, gamma): a squared epsilon error is SNR times the squared clean-latent error,
+    a squared v error SNR + 1 times."""
+    clean_weight = snr.clamp(min=floor, max=gamma)
+    if prediction_type == "v_prediction":
+        return clean_weight / (snr + 1)
+    if prediction_type == "epsilon":
+        return clean_weight / snr
+    raise ValueError(f"loss_weight: unknown prediction type {prediction_type!r}; expected 'epsilon' or 'v_prediction'")
 
 
 def _edge_loss(reconstruction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -1,5 +1,8 @@
 """The shipped tiny-shapes weights: layout, size, standard loading, and a floor on prompt adherence."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -7,7 +10,7 @@ import torch
 from nodes.loading import load_checkpoint, load_unconditional_pipeline
 from nodes.tiny_shapes import BUNDLED_NAMES, CHECKPOINTS, bundled_checkpoint
 from nodes.tiny_shapes.classify import read_image
-from nodes.tiny_shapes.evaluate import Target, ceiling, score
+from nodes.tiny_shapes.evaluate import Target, ceiling, evaluate, main, score
 from nodes.tiny_shapes.generate import generate, generate_with, load
 
 # The shipped model (MODEL_CARD.md: colour 99%, background 100%, shape about 50%) must keep the
@@ -105,3 +108,26 @@ def test_vae_ceiling_reads_round_trips_of_real_images() -> None:
     assert adherence.colour == 1.0 and adherence.background == 1.0, adherence
     assert adherence.shape >= 0.6, adherence
     assert all(image.size == (64, 64) for _, _, image, _ in results)
+
+
+def test_evaluator_cli_reports_the_sampler_it_used(tmp_path: Path) -> None:
+    main(
+        [
+            "--seeds",
+            "1",
+            "--backgrounds",
+            "1",
+            "--steps",
+            "4",
+            "--sampler",
+            "euler_ancestral",
+            "--output",
+            str(tmp_path),
+        ]
+    )
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert (report["sampler"], report["scheduler"], report["count"]) == ("euler_ancestral", "normal", 32)
+    assert (tmp_path / "grid.png").is_file()
+    _, ancestral = evaluate("tiny-shapes", SAMPLE[:2], [0], steps=4, sampler="euler_ancestral")
+    _, deterministic = evaluate("tiny-shapes", SAMPLE[:2], [0], steps=4)
+    assert not np.array_equal(np.asarray(ancestral[0][2]), np.asarray(deterministic[0][2]))

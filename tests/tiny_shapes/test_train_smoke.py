@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import load_file
 
 from nodes.loading import load_checkpoint, load_unconditional_pipeline
-from nodes.tiny_shapes.train import main, training_timesteps
+from nodes.tiny_shapes.train import loss_weight, main, training_timesteps
 
 _WEIGHTS = {
     "unet": "diffusion_pytorch_model.safetensors",
@@ -111,3 +111,16 @@ def test_training_timesteps_cover_the_schedule(sampling: str) -> None:
 def test_unknown_timestep_sampling_is_named() -> None:
     with pytest.raises(ValueError, match="'cosine'.*'uniform' or 'logit_normal'"):
         training_timesteps("cosine", 4, 1000, torch.Generator())
+
+
+def test_loss_weight_clamps_the_clean_latent_weight_for_either_prediction() -> None:
+    snr = torch.tensor([0.01, 0.2, 1.0, 3.0, 8.0, 50.0])
+    for prediction_type, error_scale in (("v_prediction", snr + 1), ("epsilon", snr)):
+        # min-SNR alone (floor 0): the clean-latent error weighs min(SNR, 5), as in Hang et al.
+        min_snr = loss_weight(snr, prediction_type, 0.0, 5.0) * error_scale
+        assert torch.allclose(min_snr, torch.tensor([0.01, 0.2, 1.0, 3.0, 5.0, 5.0]))
+        # With a floor of 1 the noisy end weighs as much as SNR 1 does.
+        floored = loss_weight(snr, prediction_type, 1.0, 5.0) * error_scale
+        assert torch.allclose(floored, torch.tensor([1.0, 1.0, 1.0, 3.0, 5.0, 5.0]))
+    with pytest.raises(ValueError, match="'sample'.*'epsilon' or 'v_prediction'"):
+        loss_weight(snr, "sample", 0.0, 5.0)
