@@ -5,6 +5,8 @@ with the geometric classifier, and report colour, background and shape accuracy.
 
 `--ceiling` scores real images of the same targets after a VAE round trip instead: what a perfect
 UNet would score with this checkpoint's VAE, so a low shape score can be put on the right model.
+`--from-real D` starts the sampler from those real images noised to denoise strength D (img2img):
+sweeping D from 0 to 1 shows at which noise level the UNet loses what the prompt asks for.
 """
 
 from __future__ import annotations
@@ -94,10 +96,21 @@ def evaluate(
     cfg: float = 5.0,
     sampler: str = "euler",
     scheduler: str = "normal",
+    from_real: float | None = None,
 ) -> tuple[Adherence, list[tuple[Target, int, Image.Image, Reading]]]:
-    """Generate every target at every seed and score what the images show."""
+    """Generate every target at every seed and score what the images show.
+
+    With `from_real` the sampler starts from the real pictures `ceiling` scores, noised to that
+    denoise strength (img2img), instead of pure noise: the UNet redraws only the noisiest `from_real`
+    of the schedule, so sweeping it shows at which noise level shapes get lost.
+    """
     model = load(checkpoint)
     jobs = [(target, seed) for target in chosen for seed in seeds]
+    init_latents = None
+    if from_real is not None:
+        with torch.no_grad():
+            pixels = _real_pixels(jobs).to(next(model.vae.parameters()).device)
+            init_latents = (model.vae.encode(pixels).mode() * model.scaling_factor).cpu()
     images = generate_with(
         model,
         [target.prompt for target, _ in jobs],
@@ -106,9 +119,20 @@ def evaluate(
         cfg=cfg,
         sampler=sampler,
         scheduler=scheduler,
+        init_latents=init_latents,
+        denoise=1.0 if from_real is None else from_real,
     )
     results = [(target, seed, image, read_image(np.asarray(image))) for (target, seed), image in zip(jobs, images)]
     return score([(target, reading) for target, _, _, reading in results]), results
+
+
+def _real_pixels(jobs: list[tuple[Target, int]]) -> torch.Tensor:
+    """Rendered pictures of each (target, seed) at a size and position drawn from both, in [-1, 1]."""
+    scenes = [
+        data.scene_with(random.Random(f"{target.prompt}/{seed}"), target.shape, target.colour, (target.background,))
+        for target, seed in jobs
+    ]
+    return data.to_tensor([data.render(scene) for scene in scenes])
 
 
 @torch.no_grad()
@@ -119,13 +143,8 @@ def ceiling(
     VAE encodes and decodes them: the adherence a UNet that drew exactly the prompt would reach."""
     vae = load(checkpoint).vae
     jobs = [(target, seed) for target in chosen for seed in seeds]
-    scenes = [
-        data.scene_with(random.Random(f"{target.prompt}/{seed}"), target.shape, target.colour, (target.background,))
-        for target, seed in jobs
-    ]
-    pixels = data.to_tensor([data.render(scene) for scene in scenes])
-    round_trip = vae.decode(vae.encode(pixels.to(next(vae.parameters()).device)).mode())
-    images = [to_pil(image) for image in pixels_to_image(round_trip)]
+    pixels = _real_pixels(jobs).to(next(vae.parameters()).device)
+    images = [to_pil(image) for image in pixels_to_image(vae.decode(vae.encode(pixels).mode()))]
     results = [(target, seed, image, read_image(np.asarray(image))) for (target, seed), image in zip(jobs, images)]
     return score([(target, reading) for target, _, _, reading in results]), results
 
@@ -167,12 +186,22 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--output", type=Path, default=Path("runs/eval"), help="report.json and grid.png go here")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    parser.add_argument(
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument(
         "--ceiling",
         action="store_true",
         help="score real images after a VAE round trip instead of generated ones (the best any UNet could do)",
     )
+    start.add_argument(
+        "--from-real",
+        type=float,
+        default=None,
+        metavar="DENOISE",
+        help="start from real images of the targets noised to this denoise strength in (0, 1] (img2img)",
+    )
     args = parser.parse_args(argv)
+    if args.from_real is not None and not 0.0 < args.from_real <= 1.0:
+        parser.error(f"--from-real {args.from_real}: expected a denoise strength in (0, 1]")
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -190,11 +219,13 @@ def main(argv: list[str] | None = None) -> None:
             cfg=args.cfg,
             sampler=args.sampler,
             scheduler=args.scheduler,
+            from_real=args.from_real,
         )
     args.output.mkdir(parents=True, exist_ok=True)
     report = {
         "checkpoint": str(args.checkpoint),
         "images": "vae round trip of real images" if args.ceiling else "generated",
+        "from_real": args.from_real,
         "steps": args.steps,
         "cfg": args.cfg,
         "sampler": args.sampler,
@@ -217,6 +248,7 @@ def main(argv: list[str] | None = None) -> None:
         "VAE round trips of real images"
         if args.ceiling
         else f"images, {args.sampler} ({args.scheduler}) {args.steps} steps, cfg {args.cfg}"
+        + ("" if args.from_real is None else f", from real images at denoise {args.from_real}")
     )
     print(
         f"{adherence.count} {what}: colour {adherence.colour:.1%}, "

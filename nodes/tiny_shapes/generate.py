@@ -56,27 +56,31 @@ def generate_with(
     sampler: str = "euler",
     scheduler: str = "normal",
     negative: str = "",
+    init_latents: torch.Tensor | None = None,
+    denoise: float = 1.0,
 ) -> list[Image.Image]:
-    """One image per (prompt, seed) pair; image i is what txt2img gives for prompts[i] at seeds[i]."""
+    """One image per (prompt, seed) pair; image i is what txt2img gives for prompts[i] at seeds[i], or
+    with `init_latents` (scaled, one per prompt) what img2img at `denoise` gives from init_latents[i]."""
     if len(prompts) != len(seeds):
         raise ValueError(f"generate: got {len(prompts)} prompts but {len(seeds)} seeds; expected one seed per prompt")
     size = model.unet.config.sample_size
     channels = model.unet.config.in_channels
     uncond = encode_prompt(model.encoders, negative)
     images: list[Image.Image] = []
-    for prompt, seed in zip(prompts, seeds):
-        empty = Latent(torch.zeros(1, channels, size, size))
+    for index, (prompt, seed) in enumerate(zip(prompts, seeds)):
+        start = torch.zeros(1, channels, size, size) if init_latents is None else init_latents[index : index + 1]
         latent = sample_latent(
             model.unet,
             model.noise_schedule,
             encode_prompt(model.encoders, prompt),
             uncond,
-            empty,
+            Latent(start),
             seed=seed,
             steps=steps,
             cfg=cfg,
             sampler=sampler,
             scheduler=scheduler,
+            denoise=denoise,
         )
         pixels = model.vae.decode(latent.samples.to(next(model.vae.parameters()).device) / model.scaling_factor)
         images.append(to_pil(pixels_to_image(pixels)[0]))

@@ -131,3 +131,21 @@ def test_evaluator_cli_reports_the_sampler_it_used(tmp_path: Path) -> None:
     _, ancestral = evaluate("tiny-shapes", SAMPLE[:2], [0], steps=4, sampler="euler_ancestral")
     _, deterministic = evaluate("tiny-shapes", SAMPLE[:2], [0], steps=4)
     assert not np.array_equal(np.asarray(ancestral[0][2]), np.asarray(deterministic[0][2]))
+
+
+def test_from_real_redraws_only_the_end_of_the_schedule() -> None:
+    # At denoise 0.2 the UNet only refines the real picture, so it keeps what the ceiling keeps.
+    adherence, results = evaluate("tiny-shapes", SAMPLE, [0], from_real=0.2)
+    assert adherence.colour == 1.0 and adherence.background == 1.0 and adherence.shape >= 0.6, adherence
+    _, ceiling_results = ceiling("tiny-shapes", SAMPLE, [0])
+    assert not np.array_equal(np.asarray(results[0][2]), np.asarray(ceiling_results[0][2]))
+
+
+@pytest.mark.parametrize(
+    "arguments", [["--from-real", "0"], ["--from-real", "1.5"], ["--from-real", "0.5", "--ceiling"]]
+)
+def test_evaluator_rejects_a_bad_start(arguments: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(arguments)
+    assert exit_info.value.code == 2
+    assert "--from-real" in capsys.readouterr().err
