@@ -122,6 +122,13 @@ def evaluate(
         init_latents=init_latents,
         denoise=1.0 if from_real is None else from_real,
     )
+    return _read_back(jobs, images)
+
+
+def _read_back(
+    jobs: list[tuple[Target, int]], images: list[Image.Image]
+) -> tuple[Adherence, list[tuple[Target, int, Image.Image, Reading]]]:
+    """Classify image i as the picture of jobs[i] and score all of them."""
     results = [(target, seed, image, read_image(np.asarray(image))) for (target, seed), image in zip(jobs, images)]
     return score([(target, reading) for target, _, _, reading in results]), results
 
@@ -145,8 +152,7 @@ def ceiling(
     jobs = [(target, seed) for target in chosen for seed in seeds]
     pixels = _real_pixels(jobs).to(next(vae.parameters()).device)
     images = [to_pil(image) for image in pixels_to_image(vae.decode(vae.encode(pixels).mode()))]
-    results = [(target, seed, image, read_image(np.asarray(image))) for (target, seed), image in zip(jobs, images)]
-    return score([(target, reading) for target, _, _, reading in results]), results
+    return _read_back(jobs, images)
 
 
 def _save_grid(results: list[tuple[Target, int, Image.Image, Reading]], path: Path, columns: int) -> None:
