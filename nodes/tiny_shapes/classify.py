@@ -3,9 +3,10 @@
 background  palette colours that cover the image border
 foreground  the largest connected region that differs from the background (holes filled)
 colour      nearest palette colour to the median of the region's interior
-shape       from two rotation-invariant measures of the region:
-            convexity = area / area of its convex hull     (a star is far from convex)
-            roundness = area / area of the circle around it (circle 1, square 2/pi, triangle 0.41)
+shape       the shape whose outline fits the region best: each shape is drawn with the region's
+            area at its centroid, at every rotation (3 degree steps), and scored by intersection over
+            union; the best fit names the shape only if it reaches that shape's MIN_FIT, so a lumpy
+            blob is no shape at all rather than whichever shape it is least unlike
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nodes.tiny_shapes.data import COLOURS
+from nodes.tiny_shapes.data import COLOURS, SHAPES, shape_area, shape_mask
 
 _PALETTE_NAMES = tuple(COLOURS)
 _PALETTE = np.array([COLOURS[name] for name in _PALETTE_NAMES], dtype=np.float32)
@@ -23,20 +24,25 @@ _PALETTE = np.array([COLOURS[name] for name in _PALETTE_NAMES], dtype=np.float32
 FOREGROUND_DISTANCE = 60.0
 # A palette colour is part of the background when it covers this share of the border.
 BACKGROUND_SHARE = 0.25
-STAR_MAX_CONVEXITY = 0.9
-CIRCLE_MIN_ROUNDNESS = 0.8
-SQUARE_MIN_ROUNDNESS = 0.55
+# Least intersection over union with its best-fitting outline for a region to count as that shape:
+# half-way between how well a shape's own rendering fits its outline (0.92-0.98) and how well the
+# most similar other shape's does (a square on a circle 0.83, a circle on a square 0.85, either on a
+# triangle 0.72, any on a star 0.67). A lumpy blob between a circle and a square is neither.
+MIN_FIT = {"circle": 0.9, "square": 0.9, "triangle": 0.82, "star": 0.8}
+# Rotations after which each outline repeats itself.
+_SYMMETRY_DEGREES = {"circle": 360, "square": 90, "triangle": 120, "star": 72}
+_ROTATION_STEP_DEGREES = 3
 
 
 @dataclass(frozen=True)
 class Reading:
-    """What an image shows; shape and colour are None when no foreground region was found."""
+    """What an image shows: colour and shape are None when no foreground region was found, shape also
+    when the region fits no outline well enough (`fit`: the best intersection over union)."""
 
     colour: str | None
     background: tuple[str, ...]
     shape: str | None
-    convexity: float
-    roundness: float
+    fit: float
 
 
 def nearest_colour(rgb: np.ndarray) -> np.ndarray:
@@ -79,62 +85,21 @@ def _largest_region(mask: np.ndarray) -> np.ndarray:
     return best
 
 
-def _convex_hull(points: list[tuple[float, float]]) -> np.ndarray:
-    """Andrew's monotone chain over (x, y) points; returns the hull's vertices in order."""
-    ordered = sorted(set(points))
-
-    def half(sequence: list[tuple[float, float]]) -> list[tuple[float, float]]:
-        hull: list[tuple[float, float]] = []
-        for x, y in sequence:
-            while len(hull) >= 2:
-                (ax, ay), (bx, by) = hull[-2], hull[-1]
-                if (bx - ax) * (y - ay) - (by - ay) * (x - ax) > 0:
-                    break
-                hull.pop()
-            hull.append((x, y))
-        return hull[:-1]
-
-    return np.array(half(ordered) + half(ordered[::-1]), dtype=np.float64)
-
-
-def _inside_hull_count(hull: np.ndarray, shape: tuple[int, int]) -> int:
-    """Number of pixel centres inside (or on) a convex polygon."""
-    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]]
-    grid = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)
-    inside = np.ones(len(grid), dtype=bool)
-    for start, end in zip(hull, np.roll(hull, -1, axis=0)):
-        edge = end - start
-        inside &= edge[0] * (grid[:, 1] - start[1]) - edge[1] * (grid[:, 0] - start[0]) >= -1e-9
-    return int(inside.sum())
-
-
-def shape_measures(region: np.ndarray) -> tuple[float, float]:
-    """(convexity, roundness) of a boolean region."""
+def shape_fits(region: np.ndarray) -> dict[str, float]:
+    """How well each shape explains a boolean region: the intersection over union of the region and
+    that shape drawn with the region's area, centred on its centroid, at the best rotation."""
     ys, xs = np.nonzero(region)
-    area = len(xs)
-    if area < 3:
-        return 0.0, 0.0
-    points = np.stack([xs, ys], axis=1).astype(np.float64)
-    # Only outline pixels can be hull vertices.
-    inner = region.copy()
-    inner[1:-1, 1:-1] = region[1:-1, 1:-1] & region[:-2, 1:-1] & region[2:, 1:-1] & region[1:-1, :-2] & region[1:-1, 2:]
-    outline_ys, outline_xs = np.nonzero(region & ~inner)
-    hull = _convex_hull(list(zip(outline_xs.tolist(), outline_ys.tolist())))
-    convexity = area / max(_inside_hull_count(hull, region.shape), area) if len(hull) >= 3 else 0.0
-    centre = points.mean(axis=0)
-    # Pixel centres stop half a pixel short of the true outline.
-    radius = np.linalg.norm(points - centre, axis=1).max() + 0.5
-    return convexity, area / (math.pi * radius**2)
-
-
-def name_shape(convexity: float, roundness: float) -> str:
-    if convexity < STAR_MAX_CONVEXITY:
-        return "star"
-    if roundness >= CIRCLE_MIN_ROUNDNESS:
-        return "circle"
-    if roundness >= SQUARE_MIN_ROUNDNESS:
-        return "square"
-    return "triangle"
+    center = (float(xs.mean()) + 0.5, float(ys.mean()) + 0.5)  # pixel centres sit half a pixel in
+    fits = {}
+    for shape in SHAPES:
+        radius = math.sqrt(len(xs) / shape_area(shape, 1.0))
+        rotations = range(0, _SYMMETRY_DEGREES[shape], _ROTATION_STEP_DEGREES) if shape != "circle" else (0,)
+        best = 0.0
+        for rotation in rotations:
+            template = shape_mask(shape, center, radius, rotation, region.shape)
+            best = max(best, (template & region).sum() / (template | region).sum())
+        fits[shape] = float(best)
+    return fits
 
 
 def read_image(image: np.ndarray) -> Reading:
@@ -151,18 +116,15 @@ def read_image(image: np.ndarray) -> Reading:
     region = _largest_region(distance > FOREGROUND_DISTANCE)
     background = tuple(_PALETTE_NAMES[i] for i in background_ids)
     if region.sum() < 6:
-        return Reading(colour=None, background=background, shape=None, convexity=0.0, roundness=0.0)
+        return Reading(colour=None, background=background, shape=None, fit=0.0)
     # Fill holes: anything not reachable from the border without crossing the region.
     region |= ~_flood(border, ~region)
     interior = region.copy()
     interior[1:-1, 1:-1] &= region[:-2, 1:-1] & region[2:, 1:-1] & region[1:-1, :-2] & region[1:-1, 2:]
     core = interior if interior.sum() >= 4 else region
     colour = _PALETTE_NAMES[int(nearest_colour(np.median(image[core], axis=0)[None])[0])]
-    convexity, roundness = shape_measures(region)
+    fits = shape_fits(region)
+    best = max(fits, key=fits.__getitem__)
     return Reading(
-        colour=colour,
-        background=background,
-        shape=name_shape(convexity, roundness),
-        convexity=convexity,
-        roundness=roundness,
+        colour=colour, background=background, shape=best if fits[best] >= MIN_FIT[best] else None, fit=fits[best]
     )

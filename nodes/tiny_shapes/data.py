@@ -143,14 +143,43 @@ def render(scene: Scene, *more: Scene) -> np.ndarray:
         box = (half, 0, big, big) if scene.vertical_split else (0, half, big, big)
         draw.rectangle(box, fill=COLOURS[scene.background[1]])
     for shape in (scene, *more):
-        cx, cy = (c * _SUPERSAMPLE for c in shape.center)
-        radius = shape.radius * _SUPERSAMPLE
-        fill = COLOURS[shape.colour]
-        if shape.shape == "circle":
-            draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=fill)
-        else:
-            draw.polygon(shape_outline(shape.shape, (cx, cy), radius, shape.rotation), fill=fill)
+        _draw(draw, shape.shape, shape.center, shape.radius, shape.rotation, COLOURS[shape.colour])
     return np.asarray(canvas.reduce(_SUPERSAMPLE))
+
+
+def shape_mask(
+    shape: str, center: tuple[float, float], radius: float, rotation: float, size: tuple[int, int]
+) -> np.ndarray:
+    """Boolean mask of `size` (height, width): the pixels that a shape drawn as `render` draws it covers
+    at least half of."""
+    height, width = size
+    canvas = Image.new("L", (width * _SUPERSAMPLE, height * _SUPERSAMPLE), 0)
+    _draw(ImageDraw.Draw(canvas), shape, center, radius, rotation, 255)
+    return np.asarray(canvas.reduce(_SUPERSAMPLE)) >= 128
+
+
+def shape_area(shape: str, radius: float) -> float:
+    """Area of a shape with this circumradius (pixels squared)."""
+    if shape == "circle":
+        return math.pi * radius**2
+    xs, ys = zip(*shape_outline(shape, (0.0, 0.0), radius, 0.0))
+    return 0.5 * abs(sum(xs[k] * ys[k - 1] - xs[k - 1] * ys[k] for k in range(len(xs))))
+
+
+def _draw(
+    draw: ImageDraw.ImageDraw,
+    shape: str,
+    center: tuple[float, float],
+    radius: float,
+    rotation: float,
+    fill: tuple[int, int, int] | int,
+) -> None:
+    """Draw one shape on a canvas `_SUPERSAMPLE` times the image size (centre and radius in image pixels)."""
+    cx, cy, r = center[0] * _SUPERSAMPLE, center[1] * _SUPERSAMPLE, radius * _SUPERSAMPLE
+    if shape == "circle":
+        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=fill)
+    else:
+        draw.polygon(shape_outline(shape, (cx, cy), r, rotation), fill=fill)
 
 
 def _with_article(phrase: str) -> str:

@@ -242,7 +242,12 @@ def main(argv: list[str] | None = None) -> None:
             {
                 "prompt": target.prompt,
                 "seed": seed,
-                "read": {"colour": r.colour, "background": list(r.background), "shape": r.shape},
+                "read": {
+                    "colour": r.colour,
+                    "background": list(r.background),
+                    "shape": r.shape,
+                    "fit": round(r.fit, 3),
+                },
             }
             for target, seed, _, r in results
             if (r.colour, r.background, r.shape) != (target.colour, (target.background,), target.shape)

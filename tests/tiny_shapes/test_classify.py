@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from nodes.tiny_shapes import data
-from nodes.tiny_shapes.classify import read_image, shape_measures
+from nodes.tiny_shapes.classify import MIN_FIT, read_image, shape_fits
 
 
 def test_reads_rendered_scenes_exactly() -> None:
@@ -19,15 +19,23 @@ def test_reads_rendered_scenes_exactly() -> None:
     assert not misses
 
 
-def test_measures_separate_the_shapes() -> None:
-    def region(shape: str) -> np.ndarray:
-        scene = data.Scene(shape, "white", "large", "center", ("black",), False, 20.0, (32.0, 32.0), 0.0)
-        return data.render(scene)[..., 0] > 128
+@pytest.mark.parametrize("radius", [8.0, 20.0])
+def test_each_rendering_fits_its_own_outline_best(radius: float) -> None:
+    for shape in data.SHAPES:
+        region = data.shape_mask(shape, (30.3, 33.1), radius, 7.0, (64, 64))
+        fits = shape_fits(region)
+        assert max(fits, key=fits.__getitem__) == shape, (shape, fits)
+        assert fits[shape] >= MIN_FIT[shape] + 0.05, (shape, fits)
 
-    convexity = {shape: shape_measures(region(shape))[0] for shape in data.SHAPES}
-    roundness = {shape: shape_measures(region(shape))[1] for shape in data.SHAPES}
-    assert convexity["star"] < 0.8 < min(convexity[s] for s in ("circle", "square", "triangle"))
-    assert roundness["circle"] > roundness["square"] > roundness["triangle"]
+
+def test_a_lumpy_blob_is_no_shape() -> None:
+    # Two overlapping circles: a peanut is neither of the round shapes, however close to both.
+    def circle(x: float) -> data.Scene:
+        return data.Scene("circle", "white", "medium", "center", ("blue",), False, 10.0, (x, 32.0), 0.0)
+
+    reading = read_image(data.render(circle(26.0), circle(38.0)))
+    assert reading.colour == "white" and reading.background == ("blue",)
+    assert reading.shape is None and reading.fit < min(MIN_FIT.values()), reading
 
 
 def test_blank_image_has_no_foreground() -> None:
