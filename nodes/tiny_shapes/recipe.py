@@ -45,7 +45,8 @@ def scheduler_config(prediction_type: str) -> dict[str, Any]:
 
 
 def vae_config(channels: tuple[int, ...], groups: int) -> dict[str, Any]:
-    """One block per channel count; three blocks map 64x64x3 pixels <-> 16x16x4 latents (factor 4)."""
+    """One block per channel count, each but the last halving the size: two blocks map 64x64x3 pixels
+    <-> 32x32x4 latents (factor 2), three <-> 16x16x4 (factor 4)."""
     return {
         "in_channels": 3,
         "out_channels": 3,
@@ -83,15 +84,24 @@ def text_encoder_config(
     }
 
 
-def unet_config(cross_attention_dim: int, channels: tuple[int, int, int], heads: int, groups: int) -> dict[str, Any]:
-    """SD's UNet with three levels on 16x16 latents; attention only at 8x8 and below, where it is cheap."""
+def latent_size(vae_channels: tuple[int, ...]) -> int:
+    """Side of the latents of a `vae_config(vae_channels, ...)` VAE for IMAGE_SIZE pictures."""
+    return IMAGE_SIZE // 2 ** (len(vae_channels) - 1)
+
+
+def unet_config(
+    cross_attention_dim: int, channels: tuple[int, ...], heads: int, groups: int, sample_size: int
+) -> dict[str, Any]:
+    """SD's UNet, one level per channel count on `sample_size` latents, each level halving the size;
+    cross-attention only at 8x8 and below, where it is cheap."""
+    attends = [sample_size >> level <= 8 for level in range(len(channels))]
     return {
-        "sample_size": IMAGE_SIZE // 4,
+        "sample_size": sample_size,
         "in_channels": 4,
         "out_channels": 4,
-        "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
+        "down_block_types": ["CrossAttnDownBlock2D" if attend else "DownBlock2D" for attend in attends],
         "mid_block_type": "UNetMidBlock2DCrossAttn",
-        "up_block_types": ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"],
+        "up_block_types": ["CrossAttnUpBlock2D" if attend else "UpBlock2D" for attend in reversed(attends)],
         "block_out_channels": list(channels),
         "layers_per_block": 1,
         "attention_head_dim": heads,  # diffusers' name; it is the number of heads
@@ -145,7 +155,7 @@ class Recipe:
     vae_groups: int = 1
     text_hidden: int = 64
     text_layers: int = 3
-    unet_channels: tuple[int, int, int] = (32, 64, 64)
+    unet_channels: tuple[int, ...] = (32, 64, 64)
     unet_heads: int = 4
     unet_groups: int = 8
     ddpm_size: int = 32

@@ -50,6 +50,7 @@ from nodes.tiny_shapes.recipe import (
     Recipe,
     StageSettings,
     ddpm_unet_config,
+    latent_size,
     scheduler_config,
     smoke,
     text_encoder_config,
@@ -165,7 +166,13 @@ class Trainer:
             recipe.text_layers,
         )
         self.scheduler_config = scheduler_config(recipe.prediction_type)
-        self.unet_config = unet_config(recipe.text_hidden, recipe.unet_channels, recipe.unet_heads, recipe.unet_groups)
+        self.unet_config = unet_config(
+            recipe.text_hidden,
+            recipe.unet_channels,
+            recipe.unet_heads,
+            recipe.unet_groups,
+            latent_size(recipe.vae_channels),
+        )
         self.ddpm_config = ddpm_unet_config(recipe.ddpm_size, recipe.ddpm_channels, recipe.ddpm_groups)
 
     # -- checkpoints -------------------------------------------------------------------------
