@@ -37,12 +37,13 @@ _ROTATION_STEP_DEGREES = 3
 @dataclass(frozen=True)
 class Reading:
     """What an image shows: colour and shape are None when no foreground region was found, shape also
-    when the region fits no outline well enough (`fit`: the best intersection over union)."""
+    when the region fits no outline well enough. `fits`: each shape's intersection over union with the
+    region (empty without a region)."""
 
     colour: str | None
     background: tuple[str, ...]
     shape: str | None
-    fit: float
+    fits: dict[str, float]
 
 
 def nearest_colour(rgb: np.ndarray) -> np.ndarray:
@@ -116,7 +117,7 @@ def read_image(image: np.ndarray) -> Reading:
     region = _largest_region(distance > FOREGROUND_DISTANCE)
     background = tuple(_PALETTE_NAMES[i] for i in background_ids)
     if region.sum() < 6:
-        return Reading(colour=None, background=background, shape=None, fit=0.0)
+        return Reading(colour=None, background=background, shape=None, fits={})
     # Fill holes: anything not reachable from the border without crossing the region.
     region |= ~_flood(border, ~region)
     interior = region.copy()
@@ -125,6 +126,4 @@ def read_image(image: np.ndarray) -> Reading:
     colour = _PALETTE_NAMES[int(nearest_colour(np.median(image[core], axis=0)[None])[0])]
     fits = shape_fits(region)
     best = max(fits, key=fits.__getitem__)
-    return Reading(
-        colour=colour, background=background, shape=best if fits[best] >= MIN_FIT[best] else None, fit=fits[best]
-    )
+    return Reading(colour=colour, background=background, shape=best if fits[best] >= MIN_FIT[best] else None, fits=fits)
