@@ -29,8 +29,8 @@ BACKGROUND_SHARE = 0.25
 # most similar other shape's does (a square on a circle 0.83, a circle on a square 0.85, either on a
 # triangle 0.72, any on a star 0.67). A lumpy blob between a circle and a square is neither.
 MIN_FIT = {"circle": 0.9, "square": 0.9, "triangle": 0.82, "star": 0.8}
-# Rotations after which each outline repeats itself.
-_SYMMETRY_DEGREES = {"circle": 360, "square": 90, "triangle": 120, "star": 72}
+# Rotations after which each polygon outline repeats itself (a circle looks the same at every rotation).
+_SYMMETRY_DEGREES = {"square": 90, "triangle": 120, "star": 72}
 _ROTATION_STEP_DEGREES = 3
 
 
