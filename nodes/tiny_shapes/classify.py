@@ -45,6 +45,10 @@ class Reading:
     shape: str | None
     fits: dict[str, float]
 
+    def fit_to(self, shape: str) -> float:
+        """Intersection over union of the foreground with this shape's outline (0 without a foreground)."""
+        return self.fits.get(shape, 0.0)
+
 
 def nearest_colour(rgb: np.ndarray) -> np.ndarray:
     """Palette index of the nearest colour for each RGB row of [N, 3]."""

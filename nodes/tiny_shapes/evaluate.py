@@ -87,7 +87,7 @@ def score(pairs: list[tuple[Target, Reading]]) -> Adherence:
         background=share([reading.background == (target.background,) for target, reading in pairs]),
         shape=share([reading.shape == target.shape for target, reading in pairs]),
         per_shape=per_shape,
-        shape_fit=sum(reading.fits.get(target.shape, 0.0) for target, reading in pairs) / len(pairs),
+        shape_fit=sum(reading.fit_to(target.shape) for target, reading in pairs) / len(pairs),
     )
 
 
@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> None:
                     "colour": r.colour,
                     "background": list(r.background),
                     "shape": r.shape,
-                    "fit_to_asked_shape": round(r.fits.get(target.shape, 0.0), 3),
+                    "fit_to_asked_shape": round(r.fit_to(target.shape), 3),
                 },
             }
             for target, seed, _, r in results
